@@ -1,0 +1,31 @@
+# One entry point for set-up, demo and tests. Every target is idempotent: the virtual
+# environment is (re)built only when a pyproject changes.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.onnxhub-installed
+CONTRIB := $(wildcard contrib/onnxhub-*)
+
+.PHONY: setup demo test lint schema
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile $(wildcard contrib/*/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch comes first, pinned to the CPU build this machine kind ships (see README)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[sklearn,tf,torch,test,dev]' $(foreach c,$(CONTRIB),-e $(c))
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/onnxhub demo
+
+test: $(STAMP)
+	$(PY) -m pytest tests $(foreach c,$(CONTRIB),$(c)/tests)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hub plugins contrib tests
+
+schema: $(STAMP)
+	$(PY) -m hub.catalog.schema > registry.db.sql

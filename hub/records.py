@@ -1,0 +1,139 @@
+"""Read-only records the catalog hands to the CLI, the Python API and the server.
+
+They are plain frozen dataclasses, detached from any database session, so no query hides
+behind an attribute and the serving layer never touches SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One graph input or output: name, V2 datatype (``FP32``...), shape with -1 for dynamic."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TensorSpec":
+        return cls(data["name"], data["datatype"], tuple(int(d) for d in data["shape"]))
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One published version of a model."""
+
+    model: str
+    version: int
+    family: str
+    framework: str
+    framework_version: str
+    opset: int
+    ir_version: int
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    sha256: str
+    size: int
+    parity: dict[str, Any] | None
+    test_data_sha256: str | None
+    task: str | None
+    created_at: datetime
+    aliases: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}:{self.version}"
+
+    @property
+    def latent_input(self) -> str | None:
+        return self.metadata.get("latent_input")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "family": self.family,
+            "framework": self.framework,
+            "framework_version": self.framework_version,
+            "opset": self.opset,
+            "ir_version": self.ir_version,
+            "inputs": [t.to_json() for t in self.inputs],
+            "outputs": [t.to_json() for t in self.outputs],
+            "sha256": self.sha256,
+            "size": self.size,
+            "parity": self.parity,
+            "test_data_sha256": self.test_data_sha256,
+            "task": self.task,
+            "created_at": self.created_at.isoformat(),
+            "aliases": list(self.aliases),
+            "metadata": self.metadata,
+        }
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model and a summary of its versions."""
+
+    name: str
+    owner: str
+    task: str | None
+    license: str | None
+    tags: tuple[str, ...]
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    latest_version: int | None
+    aliases: dict[str, int] = field(default_factory=dict)
+    versions: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "owner": self.owner,
+            "task": self.task,
+            "license": self.license,
+            "tags": list(self.tags),
+            "description": self.description,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "latest_version": self.latest_version,
+            "aliases": dict(self.aliases),
+            "versions": list(self.versions),
+        }
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """One row of the append-only event log.
+
+    ``kind`` is one of ``model.created``, ``model.updated``, ``version.published``,
+    ``alias.set``, ``alias.deleted``.
+    """
+
+    id: int
+    kind: str
+    model: str
+    version: int | None
+    alias: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "model": self.model,
+            "version": self.version,
+            "alias": self.alias,
+            "payload": self.payload,
+            "created_at": self.created_at.isoformat(),
+        }

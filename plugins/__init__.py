@@ -1,0 +1,1 @@
+"""Built-in model families, registered through the ``onnxhub`` entry-point group."""
