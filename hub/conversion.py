@@ -1,0 +1,124 @@
+"""From a trained model (or a file) to checked ONNX bytes and a parity report.
+
+This is the part of publishing that needs no catalog: choose the family, export, validate the
+ONNX, run it through onnxruntime on the user's held-out sample, compare with the framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from hub.errors import InvalidInput, InvalidModelFile
+from hub.families import ExportedModel, SampleData
+from hub.onnx_checks import runtime_limits, make_session, signature, validate_model, ai_onnx_opset
+from hub.parity import ParityReport, Tolerance, compare_outputs, pack_test_data
+from hub.plugin_manager import FamilyRegistry
+from hub.records import TensorSpec
+
+
+@dataclass
+class CheckedExport:
+    """Everything publishing stores for one version, before it touches the catalog."""
+
+    family: str
+    framework: str
+    exported: ExportedModel
+    model_bytes: bytes
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    opset: int
+    ir_version: int
+    report: ParityReport
+    test_data: bytes
+    card_defaults: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_model(
+    registry: FamilyRegistry, model_or_path: Any, family: str | None
+) -> tuple[str, Any]:
+    """(family, framework object): load a file with its family, then let the object re-claim.
+
+    A pickle holds any framework's estimator, so after loading, the object is claimed again
+    unless the caller named the family (a pipeline of XGBoost is the XGBoost family's).
+    """
+    if isinstance(model_or_path, str):
+        model_or_path = Path(model_or_path)
+    if isinstance(model_or_path, Path):
+        path = model_or_path
+        if not path.exists():
+            raise InvalidInput(f"model file {str(path)!r} does not exist")
+        if not path.is_file() and not path.is_dir():
+            raise InvalidInput(f"{str(path)!r} is neither a file nor a folder")
+        loader = family or registry.choose_family(path)
+        model = registry.load_model(loader, path)
+        if family is not None:
+            return family, model
+        try:
+            return registry.choose_family(model), model
+        except InvalidInput:
+            return loader, model
+    chosen = family or registry.choose_family(model_or_path)
+    registry.family(chosen)
+    return chosen, model_or_path
+
+
+def _run_onnx(session: ort.InferenceSession, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    expected = [i.name for i in session.get_inputs()]
+    missing = [n for n in expected if n not in feeds]
+    if missing:
+        raise InvalidInput(f"the sample has no data for ONNX input(s) {', '.join(missing)}")
+    try:
+        results = session.run(None, {n: feeds[n] for n in expected})
+    except Exception as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"the sample does not fit the exported model: {message}") from None
+    return {o.name: np.asarray(r) for o, r in zip(session.get_outputs(), results)}
+
+
+def convert_and_check(
+    registry: FamilyRegistry,
+    model_or_path: Any,
+    sample: SampleData,
+    *,
+    family: str | None = None,
+    tolerance: Tolerance = Tolerance(),
+    opset: int | None = None,
+) -> CheckedExport:
+    """Export ``model_or_path`` and check it; raises before anything is written anywhere."""
+    if sample is None:
+        raise InvalidInput("a sample of held-out input rows is required to check parity")
+    family, model = resolve_model(registry, model_or_path, family)
+    registered = registry.family(family)
+    exported = registry.export(family, model, sample, opset)
+    onnx_model = exported.model
+    max_ir, _ = runtime_limits()
+    if onnx_model.ir_version > max_ir:
+        onnx_model.ir_version = max_ir
+    validate_model(onnx_model, label=f"the {family} export")
+    model_bytes = onnx_model.SerializeToString()
+    inputs, outputs = signature(onnx_model)
+    session = make_session(model_bytes, label=f"the {family} export")
+    onnx_outputs = _run_onnx(session, exported.feeds)
+    framework_outputs = registry.framework_predict(family, model, sample, exported)
+    report = compare_outputs(onnx_outputs, framework_outputs, exported.label_outputs, tolerance)
+    if not report.outputs and framework_outputs:
+        raise InvalidModelFile("parity produced no comparable outputs")
+    expected = framework_outputs or onnx_outputs
+    return CheckedExport(
+        family=family,
+        framework=registered.info.framework,
+        exported=exported,
+        model_bytes=model_bytes,
+        inputs=inputs,
+        outputs=outputs,
+        opset=ai_onnx_opset(onnx_model),
+        ir_version=int(onnx_model.ir_version),
+        report=report,
+        test_data=pack_test_data(exported.feeds, expected),
+        card_defaults=registry.card_defaults(family, model),
+    )
