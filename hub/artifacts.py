@@ -1,0 +1,76 @@
+"""Content-addressed blob store: files named by their sha256, written atomically, verified on read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from hub.errors import NotFound, StorageError
+
+_HEX = set("0123456789abcdef")
+
+
+def sha256_hex(data: bytes) -> str:
+    """The sha256 of ``data`` as 64 lowercase hex characters."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class ArtifactStore:
+    """Blobs under ``root/<aa>/<sha256>``; identical bytes are stored once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _check_digest(self, digest: str) -> str:
+        if len(digest) != 64 or not set(digest) <= _HEX:
+            raise NotFound(f"{digest!r} is not a sha256 digest")
+        return digest
+
+    def path(self, digest: str) -> Path:
+        """Where the blob ``digest`` lives (it may not exist)."""
+        digest = self._check_digest(digest)
+        return self.root / digest[:2] / digest
+
+    def exists(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    def put(self, data: bytes) -> tuple[str, bool]:
+        """Store ``data``; returns (sha256, whether this call created the blob)."""
+        digest = sha256_hex(data)
+        target = self.path(digest)
+        if target.is_file():
+            return digest, False
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp_name, target)
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(f"cannot write artifact to {self.root}: {exc}") from None
+        return digest, True
+
+    def read(self, digest: str) -> bytes:
+        """The blob's bytes, verified against its name; StorageError when corrupted."""
+        target = self.path(digest)
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"artifact {digest} is missing from {self.root}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read artifact {digest}: {exc}") from None
+        if sha256_hex(data) != digest:
+            raise StorageError(f"artifact {digest} is corrupted (its sha256 no longer matches)")
+        return data
+
+    def delete(self, digest: str) -> None:
+        """Remove a blob (used to undo a publish whose catalog write failed)."""
+        self.path(digest).unlink(missing_ok=True)

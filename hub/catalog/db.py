@@ -1,0 +1,114 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.catalog.models import Base
+from hub.errors import StorageError
+
+T = TypeVar("T")
+
+#: How long a SQLite writer waits for another process's write lock before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not pysqlite, emit BEGIN, so we can make it IMMEDIATE below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # Taking the write lock at BEGIN serialises concurrent publishers instead of letting
+        # two of them read the same max(version) and collide at commit.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; for SQLite the parent folder is created and WAL mode is on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            folder = Path(database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the catalog folder {folder}: {exc}") from None
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        try:
+            import psycopg  # noqa: F401
+
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        except ImportError:
+            pass
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables; a read-only or unreachable database becomes a StorageError."""
+    try:
+        Base.metadata.create_all(engine)
+    except OperationalError as exc:
+        raise StorageError(f"cannot open the catalog at {engine.url!r}: {exc.orig}") from None
+
+
+class Database:
+    """The catalog database: an engine, its session factory, and the transaction helper."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        create_schema(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read-mostly session (no commit)."""
+        with self.sessions() as session:
+            yield session
+
+    def transaction(self, work: Callable[[Session], T], retries: int = 5) -> T:
+        """Run ``work`` in one transaction and commit; retry on a lost race (unique clash).
+
+        ``work`` must only touch the database (it may run more than once).
+        """
+        for attempt in range(retries):
+            try:
+                with self.sessions() as session, session.begin():
+                    return work(session)
+            except IntegrityError:
+                if attempt == retries - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+            except OperationalError as exc:
+                message = str(exc.orig)
+                if "locked" in message and attempt < retries - 1:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise StorageError(f"catalog write failed ({self.engine.url!r}): {message}") from None
+            except SQLAlchemyError as exc:
+                raise StorageError(f"catalog write failed: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
