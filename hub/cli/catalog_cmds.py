@@ -1,0 +1,192 @@
+"""Catalog commands: publish, models, show, alias, check, download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from hub.cli.common import console, echo_json, out, open_hub, split_ref
+from hub.errors import InvalidInput
+from hub.parity import ParityReport
+from hub.records import VersionInfo
+from hub.samples import load_sample
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="Model name (created on first publish).")
+@click.option("--family", help="Family to use instead of the one that claims FILE.")
+@click.option("--sample", "sample_path", type=click.Path(path_type=Path),
+              help="Held-out input rows (.npy, .npz per input, .csv) to check parity on.")
+@click.option("--alias", help="Point this alias (e.g. production) at the new version.")
+@click.option("--card", type=click.Path(path_type=Path), help="Model card (Markdown, YAML front matter).")
+@click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
+@click.option("--task", help="Task, e.g. tabular-classification.")
+@click.option("--allow-parity-failure", is_flag=True, help="Publish even if parity fails.")
+@click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
+def publish(
+    file: Path,
+    name: str,
+    family: str | None,
+    sample_path: Path | None,
+    alias: str | None,
+    card: Path | None,
+    tags: tuple[str, ...],
+    task: str | None,
+    allow_parity_failure: bool,
+    as_json: bool,
+) -> None:
+    """Export FILE to ONNX, check parity on --sample, and publish it as NAME's next version."""
+    if sample_path is None:
+        if file.suffix.lower() != ".onnx":
+            raise InvalidInput("--sample is required to check parity for a framework model")
+        sample = None
+    else:
+        sample = load_sample(sample_path)
+    with open_hub() as hub, console.status(f"exporting and checking {file.name}..."):
+        if sample is None:
+            sample = _synthetic_sample(hub, file, family)
+        version = hub.publish(
+            file,
+            name=name,
+            sample=sample,
+            family=family,
+            card=card,
+            tags=tags,
+            task=task,
+            alias=alias,
+            allow_parity_failure=allow_parity_failure,
+        )
+    if as_json:
+        echo_json(version.to_json())
+        return
+    click.echo(f"published {version.ref} ({version.family}, {version.size} bytes, sha256 {version.sha256[:12]})")
+    if version.parity:
+        click.echo(ParityReport.from_json(version.parity).summary())
+
+
+def _synthetic_sample(hub, file: Path, family: str | None):  # type: ignore[no-untyped-def]
+    """For a plain .onnx file without --sample: a few seeded random rows of its input shapes."""
+    import numpy as np
+
+    from hub.datatypes import numpy_dtype
+    from hub.onnx_checks import load_onnx_file, signature
+
+    inputs, _ = signature(load_onnx_file(file))
+    rng = np.random.default_rng(0)
+    sample = {}
+    for spec in inputs:
+        shape = [4 if d < 0 else d for d in spec.shape]
+        if spec.datatype == "BYTES":
+            raise InvalidInput(f"input {spec.name!r} is a string tensor: pass --sample")
+        sample[spec.name] = rng.standard_normal(shape).astype(numpy_dtype(spec.datatype))
+    return sample
+
+
+@click.command()
+@click.option("--search", help="Substring of the name or description.")
+@click.option("--task", help="Only models with this task.")
+@click.option("--tag", help="Only models with this tag.")
+@click.option("--json", "as_json", is_flag=True)
+def models(search: str | None, task: str | None, tag: str | None, as_json: bool) -> None:
+    """List catalogued models."""
+    with open_hub() as hub:
+        found = hub.list_models(search=search, task=task, tag=tag)
+    if as_json:
+        echo_json([m.to_json() for m in found])
+        return
+    if not found:
+        click.echo("no models")
+        return
+    table = Table("name", "latest", "aliases", "task", "tags", box=None)
+    for m in found:
+        aliases = ", ".join(f"{a}->{v}" for a, v in sorted(m.aliases.items()))
+        table.add_row(m.name, str(m.latest_version or "-"), aliases, m.task or "", ", ".join(m.tags))
+    out.print(table, soft_wrap=True)
+
+
+def _describe(version: VersionInfo) -> str:
+    lines = [
+        f"{version.ref}  ({version.family}, {version.framework} {version.framework_version})",
+        f"  created   {version.created_at:%Y-%m-%d %H:%M:%S}",
+        f"  aliases   {', '.join(version.aliases) or '-'}",
+        f"  task      {version.task or '-'}",
+        f"  onnx      opset {version.opset}, IR {version.ir_version}, {version.size} bytes",
+        f"  sha256    {version.sha256}",
+        "  inputs",
+        *[f"    {t.name}: {t.datatype} {list(t.shape)}" for t in version.inputs],
+        "  outputs",
+        *[f"    {t.name}: {t.datatype} {list(t.shape)}" for t in version.outputs],
+    ]
+    if version.parity:
+        lines.append(ParityReport.from_json(version.parity).summary())
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+def show(ref: str, as_json: bool) -> None:
+    """Show NAME[:VERSION|@ALIAS]: signature, parity report, aliases."""
+    name, version_ref = split_ref(ref)
+    with open_hub() as hub:
+        model = hub.get_model(name)
+        version = hub.get_version(name, version_ref)
+    if as_json:
+        echo_json({"model": model.to_json(), "version": version.to_json()})
+        return
+    click.echo(f"model {model.name} (owner {model.owner}, versions {list(model.versions)})")
+    if model.description:
+        click.echo(f"  {model.description}")
+    click.echo(_describe(version))
+
+
+@click.command()
+@click.argument("name")
+@click.argument("alias_name", metavar="ALIAS")
+@click.argument("version", required=False)
+@click.option("--delete", is_flag=True, help="Remove the alias instead.")
+def alias(name: str, alias_name: str, version: str | None, delete: bool) -> None:
+    """Point ALIAS of model NAME at VERSION (or --delete it)."""
+    with open_hub() as hub:
+        if delete:
+            hub.delete_alias(name, alias_name)
+            click.echo(f"deleted alias {name}@{alias_name}")
+            return
+        if version is None:
+            raise InvalidInput("give the VERSION the alias should point at (or --delete)")
+        target = hub.set_alias(name, alias_name, version)
+    click.echo(f"{name}@{alias_name} -> {target.version}")
+
+
+@click.command()
+@click.argument("ref")
+def check(ref: str) -> None:
+    """Re-run NAME[:VERSION|@ALIAS]'s test data set through onnxruntime here."""
+    name, version_ref = split_ref(ref)
+    with open_hub() as hub:
+        version, report = hub.check(name, version_ref)
+    click.echo(f"{version.ref}: {report.summary()}")
+    if not report.passed:
+        raise SystemExit(5)
+
+
+@click.command()
+@click.argument("ref")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the file.")
+@click.option("--test-data", is_flag=True, help="Download the test data set (.npz) instead.")
+def download(ref: str, output: Path | None, test_data: bool) -> None:
+    """Download NAME[:VERSION|@ALIAS]'s ONNX file (or its test data set)."""
+    name, version_ref = split_ref(ref)
+    with open_hub() as hub:
+        version = hub.get_version(name, version_ref)
+        data = hub.test_data(version) if test_data else hub.model_bytes(version)
+    suffix = ".npz" if test_data else ".onnx"
+    target = output or Path(f"{version.model}-{version.version}{'-test-data' if test_data else ''}{suffix}")
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {target}: {exc.strerror}") from None
+    click.echo(f"wrote {target} ({len(data)} bytes)")

@@ -1,0 +1,52 @@
+"""The ``onnxhub`` command line: one group, commands in small modules, one error path."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from hub.errors import HubError
+
+
+class HubGroup(click.Group):
+    """A click group that turns :class:`HubError` into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HubError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=HubGroup)
+@click.version_option(package_name="onnxhub")
+def cli() -> None:
+    """onnxhub: publish, check and serve ONNX models from any framework."""
+
+
+def _register() -> None:
+    from hub.cli.catalog_cmds import alias, check, download, models, publish, show
+    from hub.cli.demo import demo
+    from hub.cli.plugins_cmd import plugins
+
+    for command in (publish, models, show, alias, check, download, plugins, demo):
+        cli.add_command(command)
+    try:
+        from hub.cli.serve_cmd import serve
+    except ImportError:  # the serving extra is part of the base install; guard partial trees
+        pass
+    else:
+        cli.add_command(serve)
+
+
+_register()
+
+
+if __name__ == "__main__":
+    cli()
