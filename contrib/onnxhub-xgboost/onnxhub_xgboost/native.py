@@ -79,7 +79,8 @@ def load_native(path: Path) -> Any:
         raise InvalidInput(f"{path.name} is not a file; the xgboost family loads .ubj or .json files")
     try:
         booster = xgboost.Booster(model_file=str(path))
-    except xgboost.core.XGBoostError as exc:
+    # a corrupt file can also break XGBoost's own error text (UnicodeDecodeError)
+    except Exception as exc:
         raise InvalidModelFile(
             f"{path.name} is not a readable XGBoost model: {_first_line(exc)}"
         ) from None
