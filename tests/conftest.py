@@ -1,0 +1,100 @@
+"""Fixtures shared by the whole suite: catalogs on SQLite and on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from hub.api import Hub
+from hub.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "ONNXHUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_or_fail() -> None:
+    try:
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:
+        message = f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI must exercise PostgreSQL, never silently skip it
+        pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections live in a fresh, private schema of the test database."""
+    _postgres_or_fail()
+    schema = f"onnxhub_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each catalog test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings.for_home(tmp_path / "home", database_url=database_url)
+
+
+@pytest.fixture
+def hub(settings: Settings) -> Iterator[Hub]:
+    with Hub(settings) as h:
+        yield h
+
+
+@pytest.fixture
+def sqlite_hub(tmp_path: Path) -> Iterator[Hub]:
+    """A hub on SQLite only, for tests that are not about the database."""
+    with Hub(Settings.for_home(tmp_path / "home")) as h:
+        yield h
+
+
+@pytest.fixture(scope="session")
+def iris_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_iris(return_X_y=True)
+    return tuple(train_test_split(X.astype(np.float32), y, test_size=0.3, random_state=0))  # type: ignore[return-value]
+
+
+@pytest.fixture
+def logreg(iris_split):  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+
+    Xtr, Xte, ytr, _ = iris_split
+    return LogisticRegression(max_iter=500).fit(Xtr, ytr), Xte
+
+
+@pytest.fixture
+def ridge():  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 5)).astype(np.float32)
+    y = X @ np.arange(1, 6, dtype=np.float32) + 0.5
+    return Ridge(alpha=0.1).fit(X[:60], y[:60]), X[60:]
