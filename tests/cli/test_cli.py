@@ -1,0 +1,123 @@
+"""The onnxhub CLI in a subprocess-free runner: real files, real exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from hub.cli.main import cli
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ONNXHUB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ONNXHUB_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ONNXHUB_ARTIFACTS", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def files(tmp_path: Path, logreg):  # type: ignore[no-untyped-def]
+    model, X = logreg
+    joblib.dump(model, tmp_path / "iris.joblib")
+    np.save(tmp_path / "sample.npy", X)
+    np.savetxt(tmp_path / "sample.csv", X, delimiter=",", header="a,b,c,d", comments="")
+    (tmp_path / "README.md").write_text("---\nlicense: apache-2.0\ntags: [flowers]\n---\n\nIris model.\n")
+    return tmp_path, model, X
+
+
+def test_publish_show_models_alias_check_download(run, files) -> None:
+    folder, model, X = files
+    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample",
+                 str(folder / "sample.npy"), "--card", str(folder / "README.md"), "--tag", "demo",
+                 "--alias", "production")
+    assert result.exit_code == 0, result.output
+    assert "published iris:1" in result.output and "PASSED" in result.output
+    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample", str(folder / "sample.csv"))
+    assert result.exit_code == 0 and "published iris:2" in result.output
+
+    shown = json.loads(run("show", "iris@production", "--json").output)
+    assert shown["version"]["version"] == 1 and shown["model"]["license"] == "apache-2.0"
+    assert shown["version"]["parity"]["passed"] is True
+    assert {"demo", "flowers"} <= set(shown["model"]["tags"])
+    text = run("show", "iris:2").output
+    assert "iris:2" in text and "label mismatch 0.0000%" in text and "input" in text
+
+    listed = json.loads(run("models", "--json", "--tag", "flowers").output)
+    assert [m["name"] for m in listed] == ["iris"] and listed[0]["latest_version"] == 2
+
+    assert run("alias", "iris", "production", "2").output.strip() == "iris@production -> 2"
+    assert json.loads(run("show", "iris", "--json").output)["version"]["version"] == 2
+
+    checked = run("check", "iris:1")
+    assert checked.exit_code == 0 and "iris:1: parity on 45 rows: PASSED" in checked.output
+
+    target = folder / "got.onnx"
+    assert run("download", "iris:1", "-o", str(target)).exit_code == 0
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    labels = session.run(["label"], {session.get_inputs()[0].name: X})[0]
+    np.testing.assert_array_equal(labels, model.predict(X))
+    data = folder / "test.npz"
+    assert run("download", "iris:1", "--test-data", "-o", str(data)).exit_code == 0
+    assert any(k.startswith("input:") for k in np.load(data).files)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (("show", "nope"), 3, "unknown model 'nope'"),
+        (("show", "iris:x"), 2, "positive integer"),
+        (("alias", "nope", "production", "1"), 3, "unknown model"),
+        (("publish", "missing.joblib", "--name", "m", "--sample", "missing.npy"), 2, "does not exist"),
+        (("check", "ghost@production"), 3, "unknown model 'ghost'"),
+    ],
+)
+def test_errors_are_one_line_with_an_exit_code(run, args, code, fragment) -> None:
+    result = run(*args)
+    assert result.exit_code == code
+    assert fragment in result.output
+    assert "Traceback" not in result.output
+
+
+def test_publish_refuses_bad_samples_and_writes_nothing(run, files) -> None:
+    folder, model, X = files
+    np.save(folder / "wide.npy", np.hstack([X, X]))
+    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample", str(folder / "wide.npy"))
+    assert result.exit_code == 2 and "feature" in result.output
+    assert "Traceback" not in result.output
+    (folder / "junk.npy").write_bytes(b"not numpy")
+    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample", str(folder / "junk.npy"))
+    assert result.exit_code == 2 and "cannot read sample file junk.npy" in result.output
+    result = run("publish", str(folder / "iris.joblib"), "--name", "iris")
+    assert result.exit_code == 2 and "--sample is required" in result.output
+    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--family", "nope",
+                 "--sample", str(folder / "sample.npy"))
+    assert result.exit_code == 3 and "unknown family 'nope'" in result.output
+    assert run("models").output.strip() == "no models"
+
+
+def test_alias_to_a_missing_version(run, files) -> None:
+    folder, _, _ = files
+    run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample", str(folder / "sample.npy"))
+    result = run("alias", "iris", "production", "4")
+    assert result.exit_code == 3 and "has no version 4" in result.output
+
+
+def test_plugins_lists_families_with_their_distribution(run) -> None:
+    listed = json.loads(run("plugins", "--json").output)
+    families = {f["family"]: f for f in listed["families"]}
+    assert {"onnx", "sklearn"} <= set(families)
+    assert families["sklearn"]["distribution"] == "onnxhub"
+    assert families["sklearn"]["framework"] == "scikit-learn"
