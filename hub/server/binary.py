@@ -1,0 +1,71 @@
+"""The binary tensor extension: raw little-endian tensor bytes after the JSON header.
+
+A request or response carrying binary tensors is ``JSON header + blob + blob ...``; the header's
+length is in ``Inference-Header-Content-Length`` and each binary tensor names its byte count in
+``parameters.binary_data_size``. BYTES elements are each a 4-byte little-endian length followed
+by the bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from hub.errors import InvalidInput
+
+HEADER = "Inference-Header-Content-Length"
+
+_LENGTH = struct.Struct("<I")
+
+
+def split_body(body: bytes, header_length: str | None) -> tuple[bytes, memoryview]:
+    """(JSON part, binary part) of a request body."""
+    if header_length is None:
+        return body, memoryview(b"")
+    try:
+        length = int(header_length)
+    except ValueError:
+        raise InvalidInput(f"{HEADER} must be an integer, got {header_length!r}") from None
+    if not 0 <= length <= len(body):
+        raise InvalidInput(f"{HEADER} is {length} but the body has {len(body)} bytes")
+    view = memoryview(body)
+    return bytes(view[:length]), view[length:]
+
+
+def decode_bytes_elements(chunk: memoryview, count: int, name: str) -> np.ndarray:
+    """``count`` length-prefixed elements as an object array of ``str`` (onnx strings are UTF-8)."""
+    out = np.empty(count, dtype=object)
+    offset, end = 0, len(chunk)
+    for i in range(count):
+        if offset + 4 > end:
+            raise InvalidInput(f"input {name!r}: binary BYTES data ends after {i} of {count} elements")
+        (size,) = _LENGTH.unpack_from(chunk, offset)
+        offset += 4
+        if offset + size > end:
+            raise InvalidInput(f"input {name!r}: binary BYTES element {i} runs past the data")
+        try:
+            out[i] = bytes(chunk[offset : offset + size]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"input {name!r}: BYTES element {i} is not UTF-8 text") from None
+        offset += size
+    if offset != end:
+        raise InvalidInput(f"input {name!r}: {end - offset} stray bytes after {count} BYTES elements")
+    return out
+
+
+def encode_bytes_elements(array: np.ndarray) -> bytes:
+    """Serialise a string/bytes array as length-prefixed elements (row-major)."""
+    parts = []
+    for item in array.ravel():
+        raw = item if isinstance(item, bytes) else str(item).encode("utf-8")
+        parts.append(_LENGTH.pack(len(raw)))
+        parts.append(raw)
+    return b"".join(parts)
+
+
+def tensor_bytes(array: np.ndarray, datatype: str) -> bytes:
+    """The binary form of an output tensor."""
+    if datatype == "BYTES":
+        return encode_bytes_elements(array)
+    return np.ascontiguousarray(array).tobytes()

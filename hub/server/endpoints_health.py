@@ -1,0 +1,43 @@
+"""Health, server metadata and ``/metrics``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+import hub
+from hub.server.keys import METRICS, RUNTIME, SERVER_STATE
+
+EXTENSIONS = ["binary_tensor_data", "model_repository"]
+
+
+async def live(request: web.Request) -> web.Response:
+    return web.json_response({"live": True})
+
+
+async def ready(request: web.Request) -> web.Response:
+    state = request.app[SERVER_STATE]
+    if not state.ready:
+        return web.json_response({"ready": False, "error": "server is not ready"}, status=503)
+    return web.json_response({"ready": True})
+
+
+async def server_metadata(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    return web.json_response({
+        "name": "onnxhub",
+        "version": hub.__version__,
+        "extensions": EXTENSIONS,
+        "parameters": {"providers": runtime.providers},
+    })
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v2/health/live", live)
+    app.router.add_get("/v2/health/ready", ready)
+    app.router.add_get("/v2", server_metadata)
+    app.router.add_get("/metrics", metrics)

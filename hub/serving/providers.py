@@ -1,0 +1,68 @@
+"""Which onnxruntime execution providers to ask for, chosen by a quiet, truthful check.
+
+``get_available_providers()`` lists CUDA whenever the GPU wheel is installed, even with no GPU or
+without the CUDA libraries; asking for CUDA there prints pages of errors and silently falls back
+to the CPU. So the check builds a one-node model, asks for CUDA with the logger silenced, and
+believes only what the session really got.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+log = logging.getLogger(__name__)
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+#: Severity onnxruntime logs at by default (WARNING); restored after the probe.
+_DEFAULT_SEVERITY = 2
+
+
+def _identity_model() -> bytes:
+    node = helper.make_node("Identity", ["x"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "provider_probe",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    return model.SerializeToString()
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_works() -> bool:
+    """True when a session asked for CUDA really runs on CUDA (measured once, then cached)."""
+    if CUDA not in ort.get_available_providers():
+        return False
+    ort.set_default_logger_severity(4)
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 4
+        session = ort.InferenceSession(_identity_model(), options, providers=[CUDA, CPU])
+        return CUDA in session.get_providers()
+    except Exception:
+        return False
+    finally:
+        ort.set_default_logger_severity(_DEFAULT_SEVERITY)
+
+
+def choose_providers(override: tuple[str, ...] | list[str] | None = None) -> list[str]:
+    """The providers to request: ``override`` (``ONNXHUB_PROVIDERS``) if given, else CUDA+CPU
+    when CUDA really works, else CPU only. Unknown names in an override are dropped with a log
+    line; CPU is always appended as the last fallback."""
+    if override:
+        available = set(ort.get_available_providers())
+        chosen = [p for p in override if p in available]
+        for missing in (p for p in override if p not in available):
+            log.warning("execution provider %s is not available in this onnxruntime; ignored", missing)
+        if CPU not in chosen:
+            chosen.append(CPU)
+        return chosen
+    return [CUDA, CPU] if cuda_works() else [CPU]

@@ -1,0 +1,315 @@
+"""The data plane: resolve a model reference, check the inputs, run through the batcher.
+
+It knows nothing of HTTP. Blocking catalog calls (SQLAlchemy) run on a small executor of their
+own; onnxruntime runs on each model's executor. References (``None``, an alias, a version
+number) are resolved once and cached; catalog events re-resolve the cached references of the
+model they name and swap the new version in only once it is loaded and warm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from hub.errors import InvalidInput, NotFound, Unavailable
+from hub.records import EventInfo, VersionInfo
+from hub.serving.generation import draw_latent
+from hub.serving.providers import choose_providers
+from hub.serving.residency import ModelResidency, Resident
+from hub.serving.sessions import LoadedModel, ServingOptions
+
+log = logging.getLogger(__name__)
+
+Ref = int | str | None
+#: Catalog events that can change what a reference points at.
+ROUTING_EVENTS = frozenset({"version.published", "alias.set", "alias.deleted"})
+MAX_GENERATED_SAMPLES = 4096
+
+
+def normalize_ref(ref: int | str | None) -> Ref:
+    """``"3"`` -> 3, ``""`` -> None, an alias stays a string."""
+    if isinstance(ref, str):
+        if ref == "":
+            return None
+        if ref.isdigit():
+            return int(ref)
+    return ref
+
+
+@dataclass
+class InferenceResult:
+    """Outputs of one request, in the order asked for."""
+
+    info: VersionInfo
+    names: list[str]
+    arrays: list[np.ndarray]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelMetadata:
+    info: VersionInfo
+    versions: list[int]
+    providers: list[str] | None
+    ready: bool
+
+
+class InferenceRuntime:
+    """Serves every catalogued model of ``hub`` (see :class:`hub.api.Hub`)."""
+
+    def __init__(
+        self,
+        hub: Any,
+        settings: Any,
+        *,
+        notify: Callable[[dict], None] | None = None,
+        on_batch: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.hub = hub
+        self.settings = settings
+        self._notify = notify or (lambda event: None)
+        self._catalog = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onnxhub-catalog")
+        self._loader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="onnxhub-load")
+        self.providers: list[str] = ["CPUExecutionProvider"]
+        self._routes: dict[tuple[str, Ref], VersionInfo] = {}
+        self._unloaded: set[str] = set()
+        self._swap_lock = asyncio.Lock()
+        self.residency = ModelResidency(
+            fetch_bytes=lambda info: self.call(hub.model_bytes, info),
+            loader=self._loader,
+            providers=lambda: self.providers,
+            intra_op_threads=settings.intra_op_threads,
+            defaults=ServingOptions(
+                max_batch_size=max(1, settings.max_batch_size),
+                max_batch_time=settings.max_batch_time,
+                max_queue=max(1, settings.max_queue),
+                run_concurrency=max(1, settings.run_concurrency),
+            ),
+            max_loaded_bytes=settings.max_loaded_bytes,
+            max_loaded_models=settings.max_loaded_models,
+            notify=self._notify,
+            on_batch=on_batch,
+        )
+
+    async def call(self, fn: Callable, *args: Any) -> Any:
+        """Run a blocking catalog call off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._catalog, fn, *args)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.providers = await loop.run_in_executor(
+            self._loader, choose_providers, self.settings.providers
+        )
+        log.info("execution providers: %s", ", ".join(self.providers))
+
+    async def close(self) -> None:
+        await self.residency.close()
+        self._catalog.shutdown(wait=False)
+        self._loader.shutdown(wait=False)
+
+    # -- resolution -------------------------------------------------------------------------
+
+    async def resolve(self, model: str, ref: Ref) -> VersionInfo:
+        """The version ``ref`` names now (cached; kept fresh by catalog events)."""
+        info = self._routes.get((model, ref))
+        if info is None:
+            info = await self.call(self.hub.get_version, model, ref)
+            self._routes[(model, ref)] = info
+        return info
+
+    async def _resident(self, model: str, ref: Ref) -> Resident:
+        if model in self._unloaded:
+            raise Unavailable(
+                f"model {model!r} is unloaded; load it with POST /v2/repository/models/{model}/load"
+            )
+        info = self._routes.get((model, ref)) or await self.resolve(model, ref)
+        resident = self.residency.get_nowait((info.model, info.version))
+        if resident is None:
+            resident = await self.residency.get(info)
+        return resident
+
+    # -- inference --------------------------------------------------------------------------
+
+    async def infer(
+        self,
+        model: str,
+        ref: Ref,
+        feeds: dict[str, np.ndarray],
+        outputs: list[str] | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> InferenceResult:
+        """Run one request. ``feeds`` maps input names to arrays already in the declared dtype."""
+        resident = await self._resident(model, ref)
+        loaded = resident.model
+        loaded.acquire()
+        try:
+            extra: dict[str, Any] = {}
+            if not feeds and loaded.info.task == "generation" and loaded.info.latent_input:
+                feeds, extra = _latent_feeds(loaded, parameters or {})
+            check_feeds(loaded, feeds)
+            names = outputs or loaded.output_names
+            if outputs:
+                known = set(loaded.output_names)
+                for name in outputs:
+                    if name not in known:
+                        raise InvalidInput(
+                            f"unknown output {name!r} for {loaded.info.ref} "
+                            f"(outputs: {', '.join(loaded.output_names)})"
+                        )
+            arrays = await resident.batcher.submit(feeds, names)
+        finally:
+            loaded.release()
+        return InferenceResult(loaded.info, names, arrays, extra)
+
+    # -- metadata and repository ------------------------------------------------------------
+
+    async def metadata(self, model: str, ref: Ref) -> ModelMetadata:
+        """Signature, versions and (loading the model if needed) the providers it really got."""
+        info = await self.resolve(model, ref)
+        versions = await self.call(self._versions, model)
+        ready = model not in self._unloaded
+        providers = None
+        if ready:
+            providers = (await self.residency.get(info)).model.providers
+        return ModelMetadata(info, versions or [info.version], providers, ready)
+
+    def _versions(self, model: str) -> list[int]:
+        for item in self.hub.list_models(search=model):
+            if item.name == model:
+                return sorted(item.versions)
+        return []
+
+    async def is_ready(self, model: str, ref: Ref) -> bool:
+        await self.resolve(model, ref)  # NotFound for unknown names
+        return model not in self._unloaded
+
+    async def load(self, model: str) -> VersionInfo:
+        """Explicit load (repository extension): returns once the served version is warm."""
+        info = await self.resolve(model, None)
+        self._unloaded.discard(model)
+        await self.residency.get(info)
+        return info
+
+    async def unload(self, model: str) -> None:
+        """Explicit unload: the model is not ready and refuses inference until loaded again."""
+        await self.resolve(model, None)
+        self._unloaded.add(model)
+        self.residency.retire_model(model, reason="unloaded")
+
+    async def index(self) -> list[dict[str, Any]]:
+        models = await self.call(self.hub.list_models)
+        entries = []
+        for item in models:
+            version = item.aliases.get("production", item.latest_version)
+            unloaded = item.name in self._unloaded
+            entries.append({
+                "name": item.name,
+                "version": "" if version is None else str(version),
+                "state": "UNAVAILABLE" if unloaded else "READY",
+                "reason": "unloaded" if unloaded else "",
+            })
+        return entries
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Loaded versions with their providers and queue depth (for /metrics)."""
+        return [
+            {
+                "model": r.model.info.model,
+                "version": r.model.info.version,
+                "providers": r.model.providers,
+                "queue_depth": r.batcher.queue_depth,
+                "in_flight": r.batcher.in_flight,
+            }
+            for r in self.residency.residents()
+        ]
+
+    # -- hot swap ---------------------------------------------------------------------------
+
+    async def on_catalog_event(self, event: EventInfo) -> None:
+        """Re-resolve the cached references of ``event.model``; load, warm, then swap."""
+        if event.kind not in ROUTING_EVENTS:
+            return
+        async with self._swap_lock:
+            for key in [k for k in self._routes if k[0] == event.model and not isinstance(k[1], int)]:
+                await self._reroute(key)
+
+    async def _reroute(self, key: tuple[str, Ref]) -> None:
+        old = self._routes.get(key)
+        try:
+            new = await self.call(self.hub.get_version, key[0], key[1])
+        except NotFound:
+            self._routes.pop(key, None)
+            return
+        if old is None or new.version == old.version:
+            self._routes[key] = new
+            return
+        old_key = (old.model, old.version)
+        if self.residency.is_resident(old_key) and key[0] not in self._unloaded:
+            await self.residency.get(new)  # load and warm before anyone is routed to it
+        self._routes[key] = new
+        log.info("%s%s now serves version %d (was %d)", key[0],
+                 "" if key[1] is None else f"@{key[1]}", new.version, old.version)
+        self._notify({"kind": "model.swapped", "model": key[0], "ref": key[1],
+                      "from_version": old.version, "to_version": new.version})
+        if not any((i.model, i.version) == old_key for i in self._routes.values()):
+            self.residency.retire(old_key, reason=f"replaced by version {new.version}")
+
+
+def check_feeds(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> None:
+    """400 for unknown or missing inputs, a wrong datatype, or a shape the graph cannot take."""
+    slots = loaded.inputs
+    for name, array in feeds.items():
+        slot = slots.get(name)
+        if slot is None:
+            raise InvalidInput(
+                f"unknown input {name!r} for {loaded.info.ref} (inputs: {', '.join(slots)})"
+            )
+        if array.dtype != slot.dtype:
+            raise InvalidInput(
+                f"input {name!r} of {loaded.info.ref} expects datatype {slot.datatype}, "
+                f"got {array.dtype}"
+            )
+        shape = array.shape
+        if len(shape) != len(slot.shape) or any(
+            d >= 0 and d != s for d, s in zip(slot.shape, shape)
+        ):
+            expected = "[" + ", ".join(str(d) for d in slot.shape) + "]"
+            raise InvalidInput(
+                f"input {name!r} of {loaded.info.ref} has shape {list(shape)}, "
+                f"expected {expected} (-1: any size)"
+            )
+    if len(feeds) != len(slots):
+        missing = [n for n in slots if n not in feeds]
+        raise InvalidInput(f"missing input(s) for {loaded.info.ref}: {', '.join(missing)}")
+
+
+def _int_parameter(parameters: dict[str, Any], name: str, default: int | None) -> int | None:
+    value = parameters.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"parameter {name!r} must be an integer, got {value!r}")
+    return value
+
+
+def _latent_feeds(loaded: LoadedModel, parameters: dict[str, Any]) -> tuple[dict, dict]:
+    name = loaded.info.latent_input
+    slot = loaded.inputs.get(name)
+    if slot is None or len(slot.shape) != 2 or slot.shape[1] <= 0:
+        raise InvalidInput(f"{loaded.info.ref}: latent input {name!r} is not a [n, d] tensor")
+    num_samples = _int_parameter(parameters, "num_samples", 1)
+    if not 1 <= num_samples <= MAX_GENERATED_SAMPLES:
+        raise InvalidInput(f"num_samples must be between 1 and {MAX_GENERATED_SAMPLES}")
+    seed = _int_parameter(parameters, "seed", None)
+    if seed is None:
+        seed = secrets.randbits(32)
+    if seed < 0:
+        raise InvalidInput("seed must not be negative")
+    latent = draw_latent(num_samples, slot.shape[1], seed).astype(slot.dtype, copy=False)
+    return {name: latent}, {"seed": seed, "num_samples": num_samples}
