@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from hub import ConformanceCase
 
 FAMILY = "xgboost"

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-
 from hub.errors import ExportFailed, InvalidInput
 
 #: ai.onnx opset used when the hub does not ask for one.
@@ -100,7 +99,8 @@ def feature_matrix(sample: Any, expected: int | None) -> np.ndarray:
         raise InvalidInput(f"the sample is not numeric feature rows: {exc}") from None
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         raise InvalidInput(
-            f"the sample must be a non-empty 2-D array (rows, features); got shape {list(matrix.shape)}"
+            "the sample must be a non-empty 2-D array (rows, features); "
+            f"got shape {list(matrix.shape)}"
         )
     if expected is not None and matrix.shape[1] != expected:
         raise InvalidInput(

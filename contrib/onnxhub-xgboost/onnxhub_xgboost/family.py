@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from hub import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin
 from hub.errors import ExportFailed, InvalidInput
+
 from onnxhub_xgboost import convert, native
 
 #: pip distribution for each module the family needs, for the install hint.
@@ -26,11 +26,13 @@ FILE_SCORE = 100
 
 
 def _family_info() -> FamilyInfo:
-    missing = [pip for module, pip in _REQUIREMENTS.items() if importlib.util.find_spec(module) is None]
+    missing = [
+        pip for module, pip in _REQUIREMENTS.items() if importlib.util.find_spec(module) is None
+    ]
     return FamilyInfo(
         name="xgboost",
         framework="xgboost",
-        summary="XGBoost classifiers and regressors (objects, pipelines, .ubj/.json files) via onnxmltools",
+        summary="XGBoost classifiers and regressors (objects, pipelines, .ubj/.json files)",
         file_suffixes=native.SUFFIXES,
         available=not missing,
         install_hint=f"pip install {' '.join(missing)}" if missing else None,
@@ -84,7 +86,9 @@ class XGBoostFamily(FamilyPlugin):
         try:
             final.get_booster()
         except Exception:
-            raise InvalidInput(f"the {type(final).__name__} is not fitted; train it first") from None
+            raise InvalidInput(
+                f"the {type(final).__name__} is not fitted; train it first"
+            ) from None
         matrix = convert.feature_matrix(sample, convert.expected_features(estimator))
         onnx_model = convert.to_onnx(estimator, matrix.shape[1], opset)
         classifier = convert.is_classifier(estimator)
@@ -115,8 +119,14 @@ class XGBoostFamily(FamilyPlugin):
 
     def card_defaults(self, model: Any) -> dict[str, Any]:
         estimator = as_estimator(model)
-        task = "tabular-classification" if convert.is_classifier(estimator) else "tabular-regression"
-        return {"library": "xgboost", "task": task, "tags": ["xgboost", "gradient-boosting", "tabular"]}
+        task = (
+            "tabular-classification" if convert.is_classifier(estimator) else "tabular-regression"
+        )
+        return {
+            "library": "xgboost",
+            "task": task,
+            "tags": ["xgboost", "gradient-boosting", "tabular"],
+        }
 
     def conformance_cases(self) -> list[ConformanceCase]:
         from onnxhub_xgboost import cases

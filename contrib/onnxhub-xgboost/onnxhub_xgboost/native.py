@@ -76,7 +76,9 @@ def load_native(path: Path) -> Any:
     import xgboost
 
     if not path.is_file():
-        raise InvalidInput(f"{path.name} is not a file; the xgboost family loads .ubj or .json files")
+        raise InvalidInput(
+            f"{path.name} is not a file; the xgboost family loads .ubj or .json files"
+        )
     try:
         booster = xgboost.Booster(model_file=str(path))
     # a corrupt file can also break XGBoost's own error text (UnicodeDecodeError)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
+from hub.conversion import convert_and_check
+from hub.errors import HubError, InvalidInput, InvalidModelFile
+from hub.plugin_manager import get_plugin_manager
 
 xgboost = pytest.importorskip("xgboost")
-
-from hub.conversion import convert_and_check  # noqa: E402
-from hub.errors import HubError, InvalidInput, InvalidModelFile  # noqa: E402
-from hub.plugin_manager import get_plugin_manager  # noqa: E402
-from onnxhub_xgboost.cases import tabular  # noqa: E402
+tabular = pytest.importorskip("onnxhub_xgboost.cases").tabular
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +139,9 @@ def test_generic_json_is_not_claimed(registry, tmp_path):
 def test_wrong_feature_count_is_invalid_input(registry, classifier, change):
     model, held_out = classifier
     sample = held_out[:, :-1] if change < 0 else np.hstack([held_out, held_out[:, :1]])
-    with pytest.raises(InvalidInput, match=rf"{6 + change} features per row but the model expects 6"):
+    with pytest.raises(
+        InvalidInput, match=rf"{6 + change} features per row but the model expects 6"
+    ):
         convert_and_check(registry, model, sample)
 
 
@@ -173,7 +173,9 @@ def test_corrupt_model_file_is_one_clear_error(registry, classifier, tmp_path, n
     path = tmp_path / name
     path.write_bytes(content)
     assert registry.choose_family(path) == "xgboost"
-    with pytest.raises(InvalidModelFile, match=rf"^{name} is not a readable XGBoost model: ") as info:
+    with pytest.raises(
+        InvalidModelFile, match=rf"^{name} is not a readable XGBoost model: "
+    ) as info:
         convert_and_check(registry, path, held_out)
     assert "\n" not in str(info.value)
     assert isinstance(info.value, HubError)
