@@ -1,0 +1,58 @@
+"""``onnxhub serve``: the Open Inference Protocol (KServe v2) server for every catalogued model."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+#: Seconds shutdown waits for in-flight requests before closing connections.
+SHUTDOWN_TIMEOUT = 30.0
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log model loads, swaps, evictions and the execution providers in use.",
+)
+def serve(host: str, port: int, log_level: str) -> None:
+    """Serve every catalogued model over KServe v2 REST (tritonclient compatible).
+
+    Models load on first use; publishing a version or moving an alias swaps it in live.
+    SIGINT/SIGTERM stop accepting, drain in-flight requests and close the sessions.
+    """
+    from aiohttp import web
+
+    from hub.api import Hub
+    from hub.server.app import create_app
+    from hub.settings import Settings
+
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = Settings.from_env()
+    hub = Hub(settings)
+    try:
+        app = create_app(hub, settings)
+        click.echo(f"onnxhub serving {settings.database_url} on http://{host}:{port}/v2", err=True)
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            access_log=None,
+            print=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            handle_signals=True,
+        )
+    finally:
+        hub.close()
+
+
+if __name__ == "__main__":
+    serve()
