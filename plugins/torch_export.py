@@ -23,7 +23,6 @@ from hub.errors import ExportFailed, InvalidInput
 
 FAMILY = "torch"
 _UNSUPPORTED_OP = re.compile(r"operator '([^']+)'")
-_SCOPE = re.compile(r"scope: ([^\s#]+)")
 
 
 @dataclass
@@ -169,19 +168,10 @@ def run_module(model: Any, sample: TorchSample) -> dict[str, np.ndarray]:
 
 
 def _unsupported(exc: Exception, opset: int) -> ExportFailed:
-    text = str(exc)
-    match = _UNSUPPORTED_OP.search(text)
-    op = match.group(1) if match else None
-    where = ""
-    if op is not None:
-        line = next((ln for ln in text.splitlines() if f"= {op}(" in ln), "")
-        scope = _SCOPE.search(line)
-        module_path = scope.group(1).rstrip(":") if scope else ""
-        if module_path:
-            where = f" (in module {module_path.split('::')[-1] or module_path})"
-    what = f"op {op!r}" if op else "an op"
+    match = _UNSUPPORTED_OP.search(str(exc))
+    what = f"op {match.group(1)!r}" if match else "an op"
     return ExportFailed(
-        f"family {FAMILY!r} cannot export {what}{where}: no ONNX conversion at opset {opset}"
+        f"family {FAMILY!r} cannot export {what}: it has no ONNX conversion at opset {opset}"
     )
 
 

@@ -223,7 +223,9 @@ def _build_generator(tmp_path: Path) -> tuple[Any, SampleData]:
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
     path = tmp_path / "generator.pt"
-    torch.jit.save(torch.jit.script(net), str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.* says "use torch.export"
+        torch.jit.save(torch.jit.script(net), str(path))
     return Generator(path, latent_dim=4), 16
 
 
