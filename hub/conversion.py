@@ -15,7 +15,7 @@ import onnxruntime as ort
 
 from hub.errors import InvalidInput, InvalidModelFile
 from hub.families import ExportedModel, SampleData
-from hub.onnx_checks import runtime_limits, make_session, signature, validate_model, ai_onnx_opset
+from hub.onnx_checks import ai_onnx_opset, make_session, runtime_limits, signature, validate_model
 from hub.parity import ParityReport, Tolerance, compare_outputs, pack_test_data
 from hub.plugin_manager import FamilyRegistry
 from hub.records import TensorSpec

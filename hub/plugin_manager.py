@@ -17,7 +17,14 @@ import numpy as np
 import pluggy
 
 from hub import hookspecs
-from hub.errors import ExportFailed, FamilyUnavailable, HubError, InvalidInput, NotFound, PluginError
+from hub.errors import (
+    ExportFailed,
+    FamilyUnavailable,
+    HubError,
+    InvalidInput,
+    NotFound,
+    PluginError,
+)
 from hub.families import Claim, ExportedModel, FamilyInfo, SampleData
 
 ENTRY_POINT_GROUP = "onnxhub"

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from hub.cli.common import console, echo_json, out, open_hub, split_ref
+from hub.cli.common import console, echo_json, open_hub, out, split_ref
 from hub.errors import InvalidInput
 from hub.parity import ParityReport
 from hub.records import VersionInfo
