@@ -34,15 +34,10 @@ def _register() -> None:
     from hub.cli.catalog_cmds import alias, check, download, models, publish, show
     from hub.cli.demo import demo
     from hub.cli.plugins_cmd import plugins
+    from hub.cli.serve_cmd import serve
 
-    for command in (publish, models, show, alias, check, download, plugins, demo):
+    for command in (publish, models, show, alias, check, download, plugins, demo, serve):
         cli.add_command(command)
-    try:
-        from hub.cli.serve_cmd import serve
-    except ImportError:  # the serving extra is part of the base install; guard partial trees
-        pass
-    else:
-        cli.add_command(serve)
 
 
 _register()
