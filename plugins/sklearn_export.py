@@ -29,6 +29,25 @@ def final_estimator(model: Any) -> Any:
     return model
 
 
+def first_step(model: Any) -> Any:
+    """The first step of a (possibly nested) Pipeline, or the model itself."""
+    while hasattr(model, "steps") and model.steps:
+        model = model.steps[0][1]
+    return model
+
+
+def check_multi_input(model: Any, groups: list[InputGroup]) -> None:
+    """Several inputs need a ColumnTransformer to route their columns; refuse them otherwise."""
+    from sklearn.compose import ColumnTransformer
+
+    if len(groups) > 1 and not isinstance(first_step(model), ColumnTransformer):
+        names = ", ".join(g.name for g in groups)
+        raise InvalidInput(
+            f"a sample of several column groups ({names}) needs a ColumnTransformer as the "
+            f"first step; {type(model).__name__} takes one 2-D array"
+        )
+
+
 def check_fitted(model: Any) -> None:
     """InvalidInput naming the class when ``model`` has not been fitted."""
     from sklearn.exceptions import NotFittedError

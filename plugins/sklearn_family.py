@@ -93,7 +93,7 @@ class SklearnFamily(FamilyPlugin):
         """skl2onnx export with float32/string inputs shaped ``[-1, width]``; see the sample module."""
         import sklearn
 
-        from hub_plugins.sklearn_export import check_fitted, convert, resolve_opset
+        from hub_plugins.sklearn_export import check_fitted, check_multi_input, convert, resolve_opset
         from hub_plugins.sklearn_sample import check_feature_count, sample_groups
 
         if not _is_estimator(model):
@@ -101,6 +101,7 @@ class SklearnFamily(FamilyPlugin):
         check_fitted(model)
         groups = sample_groups(sample)
         check_feature_count(model, groups)
+        check_multi_input(model, groups)
         onnx_model = convert(model, groups, resolve_opset(opset))
         output_names = {o.name for o in onnx_model.graph.output}
         labels = ("label",) if "label" in output_names else ()

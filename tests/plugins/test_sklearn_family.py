@@ -174,6 +174,24 @@ def test_column_transformer_over_indices_takes_one_input(
     assert {o.name: o for o in checked.report.outputs}["probabilities"].max_abs_error < 1e-4
 
 
+def test_string_class_labels_and_three_classes(registry: Any) -> None:
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=150, n_features=5, n_informative=3, n_classes=3, random_state=1)
+    names = np.array(["cat", "dog", "eel"])[y]
+    model = LogisticRegression(max_iter=500).fit(X[:120], names[:120])
+
+    checked = convert_and_check(registry, model, X[120:])
+
+    assert checked.report.passed, checked.report.summary()
+    assert checked.outputs == (
+        TensorSpec("label", "BYTES", (-1,)),
+        TensorSpec("probabilities", "FP32", (-1, 3)),
+    )
+    label, _ = _session(checked.model_bytes).run(None, {"input": X[120:127].astype(np.float32)})
+    np.testing.assert_array_equal(label, model.predict(_rounded(X[120:127])))
+
+
 def test_exports_are_byte_reproducible(registry: Any, classification_split: tuple[np.ndarray, ...]) -> None:
     X_train, y_train, X_test, _ = classification_split
     model = RandomForestClassifier(n_estimators=4, max_depth=3, random_state=0).fit(X_train, y_train)
@@ -286,6 +304,26 @@ def test_wrong_number_of_sample_features(registry: Any, classification_split: tu
     model = LogisticRegression(max_iter=500).fit(X_train, y_train)
     with pytest.raises(InvalidInput, match="sample has 4 features, the model expects 6"):
         convert_and_check(registry, model, X_test[:, :4])
+
+
+def test_column_groups_without_a_column_transformer_are_refused(
+    registry: Any, classification_split: tuple[np.ndarray, ...]
+) -> None:
+    X_train, y_train, X_test, _ = classification_split
+    model = LogisticRegression(max_iter=500).fit(X_train, y_train)
+    with pytest.raises(InvalidInput, match=r"several column groups \(a, b\) needs a ColumnTransformer"):
+        convert_and_check(registry, model, {"a": X_test[:, :2], "b": X_test[:, 2:]})
+
+
+def test_mixed_strings_and_numbers_in_one_array_are_refused(
+    registry: Any, classification_split: tuple[np.ndarray, ...]
+) -> None:
+    X_train, y_train, X_test, _ = classification_split
+    model = LogisticRegression(max_iter=500).fit(X_train, y_train)
+    mixed = X_test.astype(object)
+    mixed[:, 0] = "red"
+    with pytest.raises(InvalidInput, match="mixes strings and numbers; give it as a dict of column groups"):
+        convert_and_check(registry, model, mixed)
 
 
 def test_sample_must_be_two_dimensional(registry: Any, classification_split: tuple[np.ndarray, ...]) -> None:
