@@ -1,0 +1,200 @@
+"""The lightgbm family end to end: train tiny models, export, run onnxruntime, compare."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from hub.conversion import convert_and_check
+from hub.errors import HubError, InvalidInput, InvalidModelFile
+from hub.plugin_manager import get_plugin_manager
+
+lightgbm = pytest.importorskip("lightgbm")
+tabular = pytest.importorskip("onnxhub_lightgbm.cases").tabular
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return get_plugin_manager()
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    X, y, held_out = tabular(3)
+    return lightgbm.LGBMClassifier(
+        n_estimators=15, num_leaves=8, min_child_samples=5, verbose=-1
+    ).fit(X, y), held_out
+
+
+@pytest.fixture(scope="module")
+def regressor():
+    X, y, held_out = tabular(None)
+    return lightgbm.LGBMRegressor(
+        n_estimators=15, num_leaves=8, min_child_samples=5, verbose=-1
+    ).fit(X, y), held_out
+
+
+def _session(checked) -> ort.InferenceSession:
+    return ort.InferenceSession(checked.model_bytes, providers=["CPUExecutionProvider"])
+
+
+def _figures(report) -> dict[str, object]:
+    return {o.name: o for o in report.outputs}
+
+
+def test_registered_through_the_entry_point(registry):
+    family = registry.families["lightgbm"]
+    assert family.info.framework == "lightgbm"
+    assert family.info.available
+    assert family.distribution == "onnxhub-lightgbm"
+    assert family.info.file_suffixes == (".txt",)
+
+
+def test_classifier_exports_with_exact_parity(registry, classifier):
+    model, held_out = classifier
+    checked = convert_and_check(registry, model, held_out)
+    assert checked.family == "lightgbm"  # beats the scikit-learn family's generic claim
+    assert [o.name for o in checked.outputs] == ["label", "probabilities"]
+    assert checked.inputs[0].shape == (-1, 6) and checked.inputs[0].datatype == "FP32"
+    figures = _figures(checked.report)
+    assert checked.report.passed and checked.report.rows == 60
+    assert figures["label"].kind == "label" and figures["label"].label_mismatch == 0.0
+    assert figures["probabilities"].max_abs_error < 1e-5
+    assert checked.card_defaults["library"] == "lightgbm"
+    assert checked.card_defaults["task"] == "tabular-classification"
+    assert checked.exported.metadata["objective"] == "multiclass"
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_classifier_batches_match_lightgbm(registry, classifier, batch):
+    model, held_out = classifier
+    checked = convert_and_check(registry, model, held_out)
+    rows = held_out[10 : 10 + batch]
+    label, probabilities = _session(checked).run(None, {"input": rows})
+    assert label.shape == (batch,) and probabilities.shape == (batch, 3)
+    np.testing.assert_array_equal(label, model.predict(rows))
+    np.testing.assert_allclose(probabilities, model.predict_proba(rows), atol=1e-5)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_regressor_exports_with_parity(registry, regressor):
+    model, held_out = regressor
+    checked = convert_and_check(registry, model, held_out)
+    assert checked.family == "lightgbm"
+    assert [o.name for o in checked.outputs] == ["variable"]
+    assert checked.report.passed
+    assert _figures(checked.report)["variable"].max_rel_error < 1e-5
+    assert checked.card_defaults["task"] == "tabular-regression"
+    for batch in (1, 7):
+        (variable,) = _session(checked).run(None, {"input": held_out[:batch]})
+        np.testing.assert_allclose(variable.ravel(), model.predict(held_out[:batch]), rtol=1e-5)
+
+
+def test_pipeline_with_scaler_is_claimed_and_exported(registry):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, held_out = tabular(2, seed=1)
+    model = make_pipeline(
+        StandardScaler(),
+        lightgbm.LGBMClassifier(n_estimators=15, num_leaves=8, min_child_samples=5, verbose=-1),
+    )
+    model.fit(X, y)
+    assert registry.choose_family(model) == "lightgbm"
+    checked = convert_and_check(registry, model, held_out)
+    figures = _figures(checked.report)
+    # The scaler runs in float32 in both, but rounds differently: a flip is possible, not seen here.
+    assert figures["label"].label_mismatch == 0.0
+    assert figures["probabilities"].max_abs_error < 1e-5
+    label, probabilities = _session(checked).run(None, {"input": held_out[:7]})
+    np.testing.assert_array_equal(label, model.predict(held_out[:7]))
+    np.testing.assert_allclose(probabilities, model.predict_proba(held_out[:7]), atol=1e-5)
+
+
+def test_text_model_file_loads_and_exports(registry, classifier, tmp_path):
+    model, held_out = classifier
+    path = tmp_path / "model.txt"
+    model.booster_.save_model(path)
+    assert registry.choose_family(path) == "lightgbm"
+    checked = convert_and_check(registry, path, held_out)
+    assert checked.family == "lightgbm" and checked.report.passed
+    assert checked.exported.metadata["estimator"] == "BoosterClassifier"
+    (label, probabilities) = _session(checked).run(None, {"input": held_out})
+    np.testing.assert_array_equal(label, model.predict(held_out))
+    np.testing.assert_allclose(probabilities, model.predict_proba(held_out), atol=1e-5)
+
+
+def test_booster_object_is_claimed_and_exported(registry, regressor):
+    model, held_out = regressor
+    booster = model.booster_
+    assert registry.choose_family(booster) == "lightgbm"
+    checked = convert_and_check(registry, booster, held_out)
+    (variable,) = _session(checked).run(None, {"input": held_out})
+    np.testing.assert_allclose(variable.ravel(), model.predict(held_out), rtol=1e-5)
+
+
+def test_string_class_labels_survive_export(registry):
+    X, y, held_out = tabular(3, seed=3)
+    names = np.array(["bronze", "silver", "gold"])
+    model = lightgbm.LGBMClassifier(n_estimators=10, num_leaves=8, verbose=-1).fit(X, names[y])
+    checked = convert_and_check(registry, model, held_out)
+    assert checked.outputs[0].datatype == "BYTES"
+    label, _ = _session(checked).run(None, {"input": held_out[:7]})
+    np.testing.assert_array_equal(label, model.predict(held_out[:7]))
+
+
+def test_other_text_files_are_not_claimed(registry, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("tree\nthis is a note about trees, not a model\n")
+    plugin = registry.pm.get_plugin("lightgbm")
+    assert plugin.claim(path) is None
+
+
+@pytest.mark.parametrize("change", [-1, +1])
+def test_wrong_feature_count_is_invalid_input(registry, classifier, change):
+    model, held_out = classifier
+    sample = held_out[:, :-1] if change < 0 else np.hstack([held_out, held_out[:, :1]])
+    with pytest.raises(
+        InvalidInput, match=rf"{6 + change} features per row but the model expects 6"
+    ):
+        convert_and_check(registry, model, sample)
+
+
+def test_non_numeric_and_mapping_samples_are_invalid_input(registry, classifier):
+    model, held_out = classifier
+    with pytest.raises(InvalidInput, match="not numeric"):
+        convert_and_check(registry, model, [["a"] * 6])
+    with pytest.raises(InvalidInput, match="2-D"):
+        convert_and_check(registry, model, held_out[0])
+    with pytest.raises(InvalidInput, match="mapping"):
+        convert_and_check(registry, model, {"input": held_out})
+
+
+def test_unfitted_model_is_invalid_input(registry, classifier):
+    _, held_out = classifier
+    with pytest.raises(InvalidInput, match="not fitted"):
+        convert_and_check(registry, lightgbm.LGBMClassifier(), held_out, family="lightgbm")
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("corrupt.txt", b"tree\nversion=v4\nnum_class=banana\n"),
+        (
+            "truncated.txt",
+            b"tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nTree=0\nnum_l",
+        ),
+    ],
+)
+def test_corrupt_model_file_is_one_clear_error(registry, classifier, tmp_path, name, content):
+    _, held_out = classifier
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert registry.choose_family(path) == "lightgbm"
+    with pytest.raises(
+        InvalidModelFile, match=rf"^{name} is not a readable LightGBM model: "
+    ) as info:
+        convert_and_check(registry, path, held_out)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, HubError)
