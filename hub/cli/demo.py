@@ -106,7 +106,7 @@ def _serve_and_infer(name: str, rows: list[list[float]], timeout: float) -> None
         click.echo(json.dumps(body))
         status, answer = _http("POST", f"{base}/v2/models/{name}/infer", body)
         click.echo(f"-> HTTP {status}")
-        click.echo(json.dumps(answer, indent=1)[:1500])
+        click.echo(json.dumps(answer)[:2000])
         if status != 200:
             raise HubError(f"the demo inference failed with HTTP {status}: {answer.get('error')}")
     finally:
