@@ -96,10 +96,7 @@ def sample_groups(sample: Any) -> list[InputGroup]:
 
 def check_feature_count(model: Any, groups: list[InputGroup]) -> None:
     """InvalidInput when the sample's total width differs from the estimator's input width."""
-    try:
-        expected = getattr(model, "n_features_in_", None)
-    except AttributeError:
-        expected = None
+    expected = getattr(model, "n_features_in_", None)
     got = sum(g.width for g in groups)
     if expected is not None and int(expected) != got:
         raise InvalidInput(f"sample has {got} features, the model expects {int(expected)}")

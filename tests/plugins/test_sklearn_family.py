@@ -368,3 +368,16 @@ def test_out_of_range_opset_is_refused(registry: Any, regression_split: tuple[np
     model = Ridge().fit(X_train, y_train)
     with pytest.raises(InvalidInput, match="opset 99 is out of range for the sklearn family"):
         convert_and_check(registry, model, X_test, opset=99)
+
+
+def test_importing_the_built_in_families_imports_no_framework() -> None:
+    import subprocess
+    import sys
+
+    heavy = ("sklearn", "skl2onnx", "joblib", "onnx", "onnxruntime")
+    code = (
+        "import sys, hub_plugins.sklearn_family, hub_plugins.onnx_family\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
