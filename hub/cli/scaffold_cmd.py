@@ -1,0 +1,27 @@
+"""``onnxhub plugins new NAME``: scaffold a community family package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hub.scaffold import scaffold_plugin
+
+
+@click.command("new")
+@click.argument("name")
+@click.option(
+    "--dest",
+    default="contrib",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder the package is created in.",
+)
+def new_plugin(name: str, dest: Path) -> None:
+    """Create DEST/onnxhub-NAME: a family plugin whose test fails until it is written."""
+    target = scaffold_plugin(name, dest)
+    click.echo(f"created {target}")
+    click.echo(f"  edit     {target / f'onnxhub_{name}' / 'family.py'} and cases.py")
+    click.echo(f"  test     python -m pytest {target / 'tests'}   (red until implemented)")
+    click.echo(f"  install  pip install -e {target}")
