@@ -74,7 +74,8 @@ def _check_shape(name: str, array: np.ndarray, dims: list[int | None]) -> None:
         )
     if dims[0] is not None and array.shape[0] != dims[0]:
         raise InvalidInput(
-            f"input {name!r} has a fixed batch size of {dims[0]}; the sample has {array.shape[0]} rows"
+            f"input {name!r} has a fixed batch size of {dims[0]}; "
+            f"the sample has {array.shape[0]} rows"
         )
     expected = dims[1:]
     got = list(array.shape[1:])
@@ -84,7 +85,9 @@ def _check_shape(name: str, array: np.ndarray, dims: list[int | None]) -> None:
                 f"input {name!r} expects {expected[0]} features, the sample has {got[0]}"
             )
         shape = ["N"] + [-1 if d is None else d for d in expected]
-        raise InvalidInput(f"input {name!r} expects shape {shape}, the sample has {list(array.shape)}")
+        raise InvalidInput(
+            f"input {name!r} expects shape {shape}, the sample has {list(array.shape)}"
+        )
 
 
 def _cast(name: str, array: np.ndarray, elem_type: int) -> np.ndarray:
@@ -92,7 +95,9 @@ def _cast(name: str, array: np.ndarray, elem_type: int) -> np.ndarray:
 
     datatype = ONNX_ELEM_TO_V2.get(elem_type)
     if datatype is None:
-        raise InvalidInput(f"input {name!r} has ONNX element type {elem_type}, which the hub cannot feed")
+        raise InvalidInput(
+            f"input {name!r} has ONNX element type {elem_type}, which the hub cannot feed"
+        )
     dtype = numpy_dtype(datatype)
     if datatype == "BYTES":
         return array.astype(str).astype(object) if array.dtype.kind != "O" else array
@@ -120,7 +125,9 @@ def build_feeds(model: Any, sample: SampleData) -> dict[str, np.ndarray]:
     feeds: dict[str, np.ndarray] = {}
     for value in inputs:
         if not value.type.HasField("tensor_type"):
-            raise InvalidInput(f"input {value.name!r} is not a tensor; only tensor inputs are supported")
+            raise InvalidInput(
+                f"input {value.name!r} is not a tensor; only tensor inputs are supported"
+            )
         array = arrays[value.name]
         _check_shape(value.name, array, _static_dims(value))
         feeds[value.name] = _cast(value.name, array, value.type.tensor_type.elem_type)
@@ -159,7 +166,9 @@ class OnnxFamily(FamilyPlugin):
         from hub.onnx_checks import ai_onnx_opset, validate_model
 
         if not _is_model_proto(model):
-            raise InvalidInput(f"the onnx family takes an onnx.ModelProto, not {type(model).__name__}")
+            raise InvalidInput(
+                f"the onnx family takes an onnx.ModelProto, not {type(model).__name__}"
+            )
         if opset is not None:
             declared = ai_onnx_opset(model)
             if declared != opset:
@@ -185,7 +194,9 @@ class OnnxFamily(FamilyPlugin):
             metadata=metadata,
         )
 
-    def predict(self, model: Any, sample: SampleData, exported: ExportedModel) -> dict[str, np.ndarray]:
+    def predict(
+        self, model: Any, sample: SampleData, exported: ExportedModel
+    ) -> dict[str, np.ndarray]:
         """Nothing: onnxruntime's outputs become the reference test data."""
         return {}
 

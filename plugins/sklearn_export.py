@@ -60,7 +60,9 @@ def check_fitted(model: Any) -> None:
             f"the {type(model).__name__} is not fitted; fit it before publishing"
         ) from None
     except TypeError as exc:  # not an estimator at all
-        raise InvalidInput(f"{type(model).__name__} is not a scikit-learn estimator: {exc}") from None
+        raise InvalidInput(
+            f"{type(model).__name__} is not a scikit-learn estimator: {exc}"
+        ) from None
 
 
 def resolve_opset(opset: int | None) -> int:
@@ -163,7 +165,9 @@ def _raw_output(model: Any, name: str, X: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def framework_outputs(model: Any, feeds: dict[str, np.ndarray], onnx_model: Any) -> dict[str, np.ndarray]:
+def framework_outputs(
+    model: Any, feeds: dict[str, np.ndarray], onnx_model: Any
+) -> dict[str, np.ndarray]:
     """The estimator's outputs on the feeds, keyed and shaped like the ONNX outputs.
 
     ``label``/``variable`` come from ``predict``, ``probabilities`` from ``predict_proba`` (or

@@ -32,7 +32,9 @@ def _installed() -> bool:
 def _is_estimator(model: Any) -> bool:
     # An estimator instance can only exist once sklearn is imported: no import for a claim.
     base = sys.modules.get("sklearn.base")
-    return base is not None and isinstance(model, base.BaseEstimator) and not isinstance(model, type)
+    return (
+        base is not None and isinstance(model, base.BaseEstimator) and not isinstance(model, type)
+    )
 
 
 def _task(model: Any) -> str | None:
@@ -51,7 +53,7 @@ class SklearnFamily(FamilyPlugin):
     info = FamilyInfo(
         name=NAME,
         framework="scikit-learn",
-        summary="scikit-learn estimators and Pipelines (skl2onnx), from objects or joblib/pickle files",
+        summary="scikit-learn estimators and Pipelines (skl2onnx), from objects or joblib files",
         file_suffixes=PICKLE_SUFFIXES,
         available=_installed(),
         install_hint="pip install 'onnxhub[sklearn]'",
@@ -64,7 +66,7 @@ class SklearnFamily(FamilyPlugin):
         return super().claim(model)
 
     def load(self, path: Path) -> Any:
-        """``joblib.load`` the file (this runs the pickle's code) and check it is a fitted estimator."""
+        """``joblib.load`` the file (this runs the pickle's code); it must be a fitted estimator."""
         import joblib
 
         from hub_plugins.sklearn_export import check_fitted
@@ -90,14 +92,21 @@ class SklearnFamily(FamilyPlugin):
         return model
 
     def export(self, model: Any, sample: SampleData, opset: int | None) -> ExportedModel:
-        """skl2onnx export with float32/string inputs shaped ``[-1, width]``; see the sample module."""
+        """skl2onnx export, inputs float32/string ``[-1, width]`` (see :mod:`sklearn_sample`)."""
         import sklearn
 
-        from hub_plugins.sklearn_export import check_fitted, check_multi_input, convert, resolve_opset
+        from hub_plugins.sklearn_export import (
+            check_fitted,
+            check_multi_input,
+            convert,
+            resolve_opset,
+        )
         from hub_plugins.sklearn_sample import check_feature_count, sample_groups
 
         if not _is_estimator(model):
-            raise InvalidInput(f"the {NAME} family takes a scikit-learn estimator, not {type(model).__name__}")
+            raise InvalidInput(
+                f"the {NAME} family takes a scikit-learn estimator, not {type(model).__name__}"
+            )
         check_fitted(model)
         groups = sample_groups(sample)
         check_feature_count(model, groups)
@@ -115,7 +124,9 @@ class SklearnFamily(FamilyPlugin):
             metadata={"estimator": type(model).__name__},
         )
 
-    def predict(self, model: Any, sample: SampleData, exported: ExportedModel) -> dict[str, np.ndarray]:
+    def predict(
+        self, model: Any, sample: SampleData, exported: ExportedModel
+    ) -> dict[str, np.ndarray]:
         """``predict``/``predict_proba``/``transform`` on the very rows ONNX was fed."""
         from hub_plugins.sklearn_export import framework_outputs
 

@@ -107,4 +107,6 @@ def framework_matrix(feeds: Mapping[str, np.ndarray], names: list[str]) -> np.nd
     parts = [feeds[n] for n in names]
     if all(p.dtype.kind == "f" for p in parts):
         return np.hstack([p.astype(np.float64) for p in parts])
-    return np.hstack([p.astype(np.float64).astype(object) if p.dtype.kind == "f" else p for p in parts])
+    return np.hstack(
+        [p.astype(np.float64).astype(object) if p.dtype.kind == "f" else p for p in parts]
+    )

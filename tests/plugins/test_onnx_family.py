@@ -133,7 +133,11 @@ def test_external_data_inside_the_folder_loads(registry: Any, tmp_path: Path) ->
     path = tmp_path / "ext" / "linear.onnx"
     path.parent.mkdir()
     onnx.save_model(
-        linear_model(), str(path), save_as_external_data=True, location="weights.bin", size_threshold=0
+        linear_model(),
+        str(path),
+        save_as_external_data=True,
+        location="weights.bin",
+        size_threshold=0,
     )
     assert (path.parent / "weights.bin").stat().st_size > 0
     sample = RNG.normal(size=(4, 4))
@@ -197,7 +201,9 @@ def test_wrong_feature_count_names_the_input(registry: Any) -> None:
 
 
 def test_fixed_batch_size_is_enforced(registry: Any) -> None:
-    with pytest.raises(InvalidInput, match="input 'x' has a fixed batch size of 1; the sample has 5"):
+    with pytest.raises(
+        InvalidInput, match="input 'x' has a fixed batch size of 1; the sample has 5"
+    ):
         convert_and_check(registry, linear_model(batch=1), np.zeros((5, 4)))
 
 
@@ -207,13 +213,19 @@ def test_wrong_rank_is_refused(registry: Any) -> None:
 
 
 def test_single_array_for_a_two_input_graph_is_refused(registry: Any) -> None:
-    with pytest.raises(InvalidInput, match=r"has 2 inputs \(a, counts\); give the sample as a dict"):
+    with pytest.raises(
+        InvalidInput, match=r"has 2 inputs \(a, counts\); give the sample as a dict"
+    ):
         convert_and_check(registry, two_input_model(), np.zeros((2, 2)))
 
 
 def test_dict_sample_with_missing_and_unknown_names(registry: Any) -> None:
-    with pytest.raises(InvalidInput, match="no array for input.s. counts and arrays for unknown input.s. b"):
-        convert_and_check(registry, two_input_model(), {"a": np.zeros((2, 2)), "b": np.zeros((2, 2))})
+    with pytest.raises(
+        InvalidInput, match="no array for input.s. counts and arrays for unknown input.s. b"
+    ):
+        convert_and_check(
+            registry, two_input_model(), {"a": np.zeros((2, 2)), "b": np.zeros((2, 2))}
+        )
 
 
 def test_asking_for_another_opset_is_refused(registry: Any) -> None:

@@ -136,7 +136,10 @@ def test_column_transformer_with_two_typed_inputs(
     num_train, cat_train = _mixed_rows(X_train)
     num_test, cat_test = _mixed_rows(X_test)
     columns = ColumnTransformer(
-        [("num", StandardScaler(), [0, 1, 2]), ("cat", OneHotEncoder(handle_unknown="ignore"), [3, 4])]
+        [
+            ("num", StandardScaler(), [0, 1, 2]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), [3, 4]),
+        ]
     )
     model = make_pipeline(columns, LogisticRegression(max_iter=500))
     model.fit(np.hstack([num_train.astype(object), cat_train]), y_train)
@@ -177,7 +180,9 @@ def test_column_transformer_over_indices_takes_one_input(
 def test_string_class_labels_and_three_classes(registry: Any) -> None:
     from sklearn.datasets import make_classification
 
-    X, y = make_classification(n_samples=150, n_features=5, n_informative=3, n_classes=3, random_state=1)
+    X, y = make_classification(
+        n_samples=150, n_features=5, n_informative=3, n_classes=3, random_state=1
+    )
     names = np.array(["cat", "dog", "eel"])[y]
     model = LogisticRegression(max_iter=500).fit(X[:120], names[:120])
 
@@ -192,9 +197,13 @@ def test_string_class_labels_and_three_classes(registry: Any) -> None:
     np.testing.assert_array_equal(label, model.predict(_rounded(X[120:127])))
 
 
-def test_exports_are_byte_reproducible(registry: Any, classification_split: tuple[np.ndarray, ...]) -> None:
+def test_exports_are_byte_reproducible(
+    registry: Any, classification_split: tuple[np.ndarray, ...]
+) -> None:
     X_train, y_train, X_test, _ = classification_split
-    model = RandomForestClassifier(n_estimators=4, max_depth=3, random_state=0).fit(X_train, y_train)
+    model = RandomForestClassifier(n_estimators=4, max_depth=3, random_state=0).fit(
+        X_train, y_train
+    )
     first = convert_and_check(registry, model, X_test, tolerance=TREE_TOLERANCE)
     second = convert_and_check(registry, model, X_test, tolerance=TREE_TOLERANCE)
     assert first.model_bytes == second.model_bytes
@@ -212,7 +221,9 @@ def test_float64_sample_becomes_float32_feeds(
     assert exported.framework_version == __import__("sklearn").__version__
 
 
-def test_publish_from_a_joblib_file(tmp_path: Path, classification_split: tuple[np.ndarray, ...]) -> None:
+def test_publish_from_a_joblib_file(
+    tmp_path: Path, classification_split: tuple[np.ndarray, ...]
+) -> None:
     from hub.api import Hub
     from hub.settings import Settings
 
@@ -294,12 +305,16 @@ def test_unsupported_step_inside_a_pipeline_is_named(
     registry: Any, classification_split: tuple[np.ndarray, ...]
 ) -> None:
     X_train, y_train, X_test, _ = classification_split
-    model = Pipeline([("scale", StandardScaler()), ("odd", HandRolledClassifier())]).fit(X_train, y_train)
+    model = Pipeline([("scale", StandardScaler()), ("odd", HandRolledClassifier())]).fit(
+        X_train, y_train
+    )
     with pytest.raises(ExportFailed, match=r"HandRolledClassifier \(inside Pipeline\)"):
         convert_and_check(registry, model, X_test)
 
 
-def test_wrong_number_of_sample_features(registry: Any, classification_split: tuple[np.ndarray, ...]) -> None:
+def test_wrong_number_of_sample_features(
+    registry: Any, classification_split: tuple[np.ndarray, ...]
+) -> None:
     X_train, y_train, X_test, _ = classification_split
     model = LogisticRegression(max_iter=500).fit(X_train, y_train)
     with pytest.raises(InvalidInput, match="sample has 4 features, the model expects 6"):
@@ -311,7 +326,9 @@ def test_column_groups_without_a_column_transformer_are_refused(
 ) -> None:
     X_train, y_train, X_test, _ = classification_split
     model = LogisticRegression(max_iter=500).fit(X_train, y_train)
-    with pytest.raises(InvalidInput, match=r"several column groups \(a, b\) needs a ColumnTransformer"):
+    with pytest.raises(
+        InvalidInput, match=r"several column groups \(a, b\) needs a ColumnTransformer"
+    ):
         convert_and_check(registry, model, {"a": X_test[:, :2], "b": X_test[:, 2:]})
 
 
@@ -322,18 +339,24 @@ def test_mixed_strings_and_numbers_in_one_array_are_refused(
     model = LogisticRegression(max_iter=500).fit(X_train, y_train)
     mixed = X_test.astype(object)
     mixed[:, 0] = "red"
-    with pytest.raises(InvalidInput, match="mixes strings and numbers; give it as a dict of column groups"):
+    with pytest.raises(
+        InvalidInput, match="mixes strings and numbers; give it as a dict of column groups"
+    ):
         convert_and_check(registry, model, mixed)
 
 
-def test_sample_must_be_two_dimensional(registry: Any, classification_split: tuple[np.ndarray, ...]) -> None:
+def test_sample_must_be_two_dimensional(
+    registry: Any, classification_split: tuple[np.ndarray, ...]
+) -> None:
     X_train, y_train, X_test, _ = classification_split
     model = LogisticRegression(max_iter=500).fit(X_train, y_train)
     with pytest.raises(InvalidInput, match=r"must be 2-D \[rows, features\]"):
         convert_and_check(registry, model, X_test[0])
 
 
-def test_unfitted_estimator_is_refused(registry: Any, classification_split: tuple[np.ndarray, ...]) -> None:
+def test_unfitted_estimator_is_refused(
+    registry: Any, classification_split: tuple[np.ndarray, ...]
+) -> None:
     with pytest.raises(InvalidInput, match="LogisticRegression is not fitted"):
         convert_and_check(registry, LogisticRegression(), classification_split[2])
 
@@ -359,11 +382,15 @@ def test_truncated_joblib_is_invalid_model_file(
 def test_pickle_of_a_plain_dict_is_refused(registry: Any, tmp_path: Path) -> None:
     path = tmp_path / "weights.pickle"
     joblib.dump({"coef": [1.0, 2.0]}, path)
-    with pytest.raises(InvalidInput, match="weights.pickle holds a dict, not a fitted scikit-learn"):
+    with pytest.raises(
+        InvalidInput, match="weights.pickle holds a dict, not a fitted scikit-learn"
+    ):
         convert_and_check(registry, path, np.zeros((2, 2)))
 
 
-def test_out_of_range_opset_is_refused(registry: Any, regression_split: tuple[np.ndarray, ...]) -> None:
+def test_out_of_range_opset_is_refused(
+    registry: Any, regression_split: tuple[np.ndarray, ...]
+) -> None:
     X_train, y_train, X_test, _ = regression_split
     model = Ridge().fit(X_train, y_train)
     with pytest.raises(InvalidInput, match="opset 99 is out of range for the sklearn family"):
@@ -379,5 +406,7 @@ def test_importing_the_built_in_families_imports_no_framework() -> None:
         "import sys, hub_plugins.sklearn_family, hub_plugins.onnx_family\n"
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
