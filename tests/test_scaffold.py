@@ -1,0 +1,151 @@
+"""``onnxhub plugins new``: the scaffolded package is complete, importable, and red until written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hub.errors import Conflict, InvalidInput
+from hub.scaffold import scaffold_plugin
+
+NAME = "demo_fw"
+
+
+def _env_with(package: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package), env.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return scaffold_plugin(NAME, tmp_path_factory.mktemp("contrib"))
+
+
+def test_scaffold_writes_a_complete_distribution(package: Path) -> None:
+    assert package.name == f"onnxhub-{NAME}"
+    files = sorted(str(p.relative_to(package)) for p in package.rglob("*") if p.is_file())
+    assert files == [
+        "README.md",
+        f"onnxhub_{NAME}/__init__.py",
+        f"onnxhub_{NAME}/cases.py",
+        f"onnxhub_{NAME}/family.py",
+        "pyproject.toml",
+        f"tests/test_{NAME}_family.py",
+    ]
+    project = tomllib.loads((package / "pyproject.toml").read_text())["project"]
+    assert project["name"] == f"onnxhub-{NAME}"
+    assert project["entry-points"]["onnxhub"] == {NAME: f"onnxhub_{NAME}:plugin"}
+    assert any(dep.startswith("onnxhub") for dep in project["dependencies"])
+    for source in package.rglob("*.py"):
+        compile(source.read_text(), str(source), "exec")  # a SyntaxError fails the test
+
+
+def test_generated_package_imports_and_reports_not_implemented(package: Path) -> None:
+    probe = f"""
+import dataclasses, json
+from pathlib import Path
+from hub.errors import HubError
+from hub.plugin_manager import get_plugin_manager
+from onnxhub_{NAME} import plugin
+
+# pretend the framework is installed, to reach the hooks the draft has not written
+plugin.info = dataclasses.replace(plugin.info, available=True)
+registry = get_plugin_manager(load_entry_points=False, extra_plugins=[("{NAME}", plugin)])
+family = registry.families["{NAME}"]
+errors = {{}}
+for hook, call in [
+    ("export", lambda: registry.export("{NAME}", object(), [[1.0]])),
+    ("load", lambda: registry.load_model("{NAME}", Path("model.bin"))),
+]:
+    try:
+        call()
+    except HubError as exc:
+        errors[hook] = [type(exc).__name__, str(exc)]
+print(json.dumps({{
+    "framework": family.info.framework,
+    "install_hint": family.info.install_hint,
+    "broken": [b.error for b in registry.broken],
+    "claim": plugin.claim(object()),
+    "cases": [c.name for c in plugin.conformance_cases()],
+    "card": registry.card_defaults("{NAME}", object()),
+    "errors": errors,
+}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=_env_with(package),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["framework"] == NAME and report["broken"] == []
+    assert report["install_hint"] == f"pip install onnxhub-{NAME}"
+    assert report["claim"] is None  # a draft never takes other families' models
+    assert report["cases"] == ["tiny-model"]
+    assert report["card"]["library"] == NAME
+    assert report["errors"]["export"] == [
+        "PluginError",
+        f"family '{NAME}': onnxhub-{NAME}: export is not implemented yet "
+        f"(edit onnxhub_{NAME}/family.py)",
+    ]
+    assert report["errors"]["load"][0] == "PluginError"
+    assert "loading model files is not implemented yet" in report["errors"]["load"][1]
+
+
+def test_generated_test_runs_red_until_implemented(package: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
+        cwd=package,
+        env=_env_with(package),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # 1: tests ran and failed
+    assert "2 failed" in done.stdout
+    assert f"onnxhub-{NAME}: train_tiny_model is not implemented yet" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["", "Catboost", "1gbm", "with-dash", "a b", "class", "ünï"])
+def test_invalid_names_are_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InvalidInput, match="invalid family name"):
+        scaffold_plugin(name, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_folder_is_left_alone(tmp_path: Path) -> None:
+    existing = tmp_path / f"onnxhub-{NAME}"
+    existing.mkdir()
+    (existing / "keep.txt").write_text("mine")
+    with pytest.raises(Conflict, match="already exists"):
+        scaffold_plugin(NAME, tmp_path)
+    assert [p.name for p in existing.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"onnxhub-{NAME}"]
+
+
+def test_cli_creates_then_refuses_with_exit_codes(tmp_path: Path) -> None:
+    from hub.cli.main import cli
+
+    runner = CliRunner()
+    created = runner.invoke(cli, ["plugins", "new", NAME, "--dest", str(tmp_path / "contrib")])
+    assert created.exit_code == 0, created.output
+    assert (tmp_path / "contrib" / f"onnxhub-{NAME}" / "pyproject.toml").is_file()
+    assert "created" in created.stdout
+
+    again = runner.invoke(cli, ["plugins", "new", NAME, "--dest", str(tmp_path / "contrib")])
+    assert again.exit_code == Conflict.exit_code
+    assert "already exists" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+
+    bad = runner.invoke(cli, ["plugins", "new", "Not-Valid", "--dest", str(tmp_path / "contrib")])
+    assert bad.exit_code == InvalidInput.exit_code
+    assert "invalid family name 'Not-Valid'" in bad.stderr
