@@ -1,4 +1,4 @@
-"""``onnxhub plugins new``: the scaffolded package is complete, importable, and red until written."""
+"""``onnxhub plugins new``: the scaffolded package is whole, importable, and red until written."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from click.testing import CliRunner
 
 from hub.errors import Conflict, InvalidInput
