@@ -27,6 +27,7 @@ import numpy as np
 from hub.errors import ExportFailed, InvalidInput
 
 FAMILY = "keras"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,14 @@ def import_tensorflow() -> Any:
     return tf
 
 
+def error_line(exc: BaseException) -> str:
+    """The one informative line of a Keras/TensorFlow error (Keras wraps it in a preamble)."""
+    text = _ANSI.sub("", str(exc))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith("Exception encountered when calling")]
+    return (useful or lines or [type(exc).__name__])[0]
+
+
 def _shape_text(dims: tuple[int | None, ...]) -> str:
     return "(" + ", ".join("batch" if d is None else str(d) for d in dims) + ")"
 
@@ -73,7 +82,9 @@ def keras_input_specs(model: Any, sample: Any) -> list[InputSpec]:
     try:
         structure = model.input
     except (AttributeError, ValueError):
-        structure = None
+        # a Sequential model declares model.inputs but raises on model.input
+        inputs = getattr(model, "inputs", None) or []
+        structure = inputs[0] if len(inputs) == 1 else (list(inputs) or None)
     if structure is None:
         return _specs_from_sample(sample)
     if isinstance(structure, Mapping):
@@ -177,7 +188,7 @@ def run_keras(model: Any, specs: list[InputSpec], feeds: dict[str, np.ndarray]) 
     try:
         outputs = model(model_arguments(specs, tensors), training=False)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = error_line(exc)
         shapes = ", ".join(f"{n} {tuple(a.shape)}" for n, a in feeds.items())
         raise InvalidInput(f"the sample ({shapes}) does not fit the Keras model: {first}") from None
     return {name: np.asarray(value) for name, value in name_outputs(outputs).items()}
@@ -189,7 +200,7 @@ def run_saved_model(signature: SavedModelSignature, feeds: dict[str, np.ndarray]
     try:
         outputs = signature.function(**{k: tf.constant(v) for k, v in feeds.items()})
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = error_line(exc)
         raise InvalidInput(f"the sample does not fit the SavedModel: {first}") from None
     return {name: np.asarray(value) for name, value in name_outputs(outputs).items()}
 
@@ -256,7 +267,7 @@ def convert(target: Any, specs: list[InputSpec], opset: int) -> Any:
             function, input_signature=function.input_signature, opset=opset
         )
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = error_line(exc)
         raise ExportFailed(f"family {FAMILY!r}: tf2onnx could not convert the model: {first}") from None
     finally:
         tf_logger.setLevel(level)

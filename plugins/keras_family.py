@@ -75,7 +75,7 @@ def load_saved_model(path: Path) -> SavedModelSignature:
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = keras_export.error_line(exc)
         raise InvalidModelFile(f"{path.name} is not a loadable SavedModel: {first}") from None
     signatures = dict(loaded.signatures)
     if "serving_default" in signatures:
@@ -112,7 +112,7 @@ def load_keras_file(path: Path) -> Any:
     try:
         return keras.saving.load_model(str(path), compile=False)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = keras_export.error_line(exc)
         raise InvalidModelFile(f"{path.name} could not be loaded by Keras: {first}") from None
 
 
