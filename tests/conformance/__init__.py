@@ -1,0 +1,1 @@
+"""The shared conformance suite every installed model family must pass."""

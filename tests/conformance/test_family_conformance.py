@@ -1,0 +1,178 @@
+"""Every installed family, proven on the tiny models it offers (``onnxhub_conformance_cases``).
+
+For each case: the family claims its own model, the export passes parity on the held-out rows,
+every input has a dynamic batch dimension, onnxruntime on batches of 1 and 5 rows agrees with
+the framework on the same rows, the card names the library, and a sample with a feature too many
+or too few is refused as ``InvalidInput`` rather than surfacing a converter's exception.
+Families whose framework is missing offer no cases; they must still say how to install it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from hub import ConformanceCase
+from hub.conversion import CheckedExport, convert_and_check, resolve_model
+from hub.errors import InvalidInput
+from hub.parity import Tolerance, compare_outputs
+from hub.plugin_manager import FamilyRegistry, get_plugin_manager
+
+BATCH_SIZES = (1, 5)
+
+
+@dataclasses.dataclass(frozen=True)
+class _BrokenCases:
+    """A plugin whose ``onnxhub_conformance_cases`` raised: reported as a failing case."""
+
+    plugin: str
+    error: str
+
+
+@functools.cache
+def _registry() -> FamilyRegistry:
+    return get_plugin_manager()
+
+
+@functools.cache
+def collect_cases() -> tuple[ConformanceCase | _BrokenCases, ...]:
+    """Every case of every installed plugin, asked one plugin at a time so one bug stays local."""
+    found: list[ConformanceCase | _BrokenCases] = []
+    for impl in _registry().pm.hook.onnxhub_conformance_cases.get_hookimpls():
+        try:
+            found.extend(impl.function() or [])
+        except Exception as exc:  # collection must go on for the other families
+            found.append(_BrokenCases(impl.plugin_name, f"{type(exc).__name__}: {exc}"))
+    return tuple(found)
+
+
+def _case_id(case: ConformanceCase | _BrokenCases) -> str:
+    if isinstance(case, _BrokenCases):
+        return f"{case.plugin}-cases-raised"
+    return f"{case.family}-{case.name}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames:
+        cases = collect_cases()
+        metafunc.parametrize("case", cases, ids=[_case_id(c) for c in cases], scope="module")
+
+
+@dataclasses.dataclass
+class Built:
+    """A case's model (loaded when it is a file), its sample, and the checked export."""
+
+    case: ConformanceCase
+    original: Any
+    model: Any
+    sample: Any
+    checked: CheckedExport
+
+
+@pytest.fixture(scope="module")
+def built(case: ConformanceCase | _BrokenCases, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    if isinstance(case, _BrokenCases):
+        pytest.fail(f"plugin {case.plugin!r} raised in onnxhub_conformance_cases: {case.error}")
+    registry = _registry()
+    original, sample = case.build(tmp_path_factory.mktemp(f"{case.family}-{case.name}"))
+    _, model = resolve_model(registry, original, case.family)
+    checked = convert_and_check(registry, original, sample, family=case.family)
+    return Built(case, original, model, sample, checked)
+
+
+def _rows(sample: Any, index: np.ndarray) -> Any:
+    """The sample restricted to ``index`` rows, keeping its kind (array, mapping, frame, tensor)."""
+    if isinstance(sample, Mapping):
+        return {name: _rows(value, index) for name, value in sample.items()}
+    if hasattr(sample, "iloc"):
+        return sample.iloc[index]
+    try:
+        return sample[index]
+    except (TypeError, IndexError, KeyError):
+        return np.asarray(sample)[index]
+
+
+def _row_count(checked: CheckedExport) -> int:
+    return int(next(iter(checked.exported.feeds.values())).shape[0])
+
+
+def _with_features(sample: Any, change: int) -> Any:
+    """The sample with one feature (last axis) more or fewer; the first input of a mapping."""
+    if isinstance(sample, Mapping):
+        first = next(iter(sample))
+        return {**sample, first: _with_features(sample[first], change)}
+    array = np.asarray(sample)
+    if array.ndim < 2:
+        pytest.skip("the sample has no feature axis to change")
+    if change < 0:
+        return array[..., :-1]
+    return np.concatenate([array, array[..., :1]], axis=-1)
+
+
+def test_family_claims_its_own_case(built: Built) -> None:
+    family, _ = resolve_model(_registry(), built.original, None)
+    assert family == built.case.family
+
+
+def test_export_passes_parity(built: Built) -> None:
+    report = built.checked.report
+    assert report.outputs, "parity compared no outputs"
+    assert report.passed, report.summary()
+    assert report.rows == _row_count(built.checked)
+
+
+def test_every_input_has_a_dynamic_batch_dimension(built: Built) -> None:
+    for spec in built.checked.inputs:
+        assert spec.shape and spec.shape[0] == -1, f"input {spec.name} has shape {spec.shape}"
+
+
+@pytest.mark.parametrize("batch", BATCH_SIZES)
+def test_onnxruntime_matches_the_framework_on_batches(built: Built, batch: int) -> None:
+    checked = built.checked
+    index = np.arange(batch) % _row_count(checked)
+    feeds = {name: np.asarray(value)[index] for name, value in checked.exported.feeds.items()}
+    exported = dataclasses.replace(checked.exported, feeds=feeds)
+    session = ort.InferenceSession(checked.model_bytes, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    got = dict(zip(names, session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})))
+    want = _registry().framework_predict(
+        built.case.family, built.model, _rows(built.sample, index), exported
+    )
+    assert want, "the family returned no framework outputs"
+    for name, value in got.items():
+        assert np.asarray(value).shape[0] == batch, f"output {name} has shape {value.shape}"
+    report = compare_outputs(got, want, checked.exported.label_outputs, Tolerance())
+    assert report.passed, report.summary()
+
+
+def test_card_defaults_name_the_library(built: Built) -> None:
+    library = built.checked.card_defaults.get("library")
+    assert isinstance(library, str) and library
+
+
+def test_family_is_registered_with_a_framework(built: Built) -> None:
+    info = _registry().families[built.case.family].info
+    assert info.framework and info.available
+    assert built.checked.framework == info.framework
+
+
+@pytest.mark.parametrize("change", [-1, +1], ids=["one-feature-fewer", "one-feature-more"])
+def test_wrong_feature_count_is_invalid_input(built: Built, change: int) -> None:
+    bad = _with_features(built.sample, change)
+    with pytest.raises(InvalidInput):
+        convert_and_check(_registry(), built.original, bad, family=built.case.family)
+
+
+def test_every_family_is_available_or_says_how_to_install_it() -> None:
+    registry = get_plugin_manager()
+    assert registry.families, "no family is registered"
+    for name, family in registry.families.items():
+        info = family.info
+        assert info.framework, f"family {name!r} declares no framework"
+        assert info.available or info.install_hint, f"family {name!r} is unavailable, no hint"
