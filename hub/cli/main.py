@@ -34,7 +34,10 @@ def _register() -> None:
     from hub.cli.catalog_cmds import alias, check, download, models, publish, show
     from hub.cli.demo import demo
     from hub.cli.plugins_cmd import plugins
+    from hub.cli.scaffold_cmd import new_plugin
     from hub.cli.serve_cmd import serve
+
+    plugins.add_command(new_plugin)
 
     for command in (publish, models, show, alias, check, download, plugins, demo, serve):
         cli.add_command(command)
