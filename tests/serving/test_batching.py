@@ -1,0 +1,148 @@
+"""Adaptive batching on a real onnxruntime session, with runs gated to force queues."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from hub.errors import Unavailable
+from hub.serving.batching import AdaptiveBatcher
+
+from conftest import make_loaded
+from onnx_helpers import scale_model_bytes
+
+
+class GatedRuns:
+    """Wraps ``LoadedModel.run``: records each run's row count; the first run waits for a gate."""
+
+    def __init__(self, loaded, fail_batches: bool = False) -> None:
+        self.loaded = loaded
+        self.real_run = loaded.run
+        self.gate = threading.Event()
+        self.rows: list[int] = []
+        self.fail_batches = fail_batches
+        loaded.run = self.run
+
+    def run(self, feeds, outputs):  # type: ignore[no-untyped-def]
+        if not self.rows:
+            self.gate.wait(10)
+        first = next(iter(feeds.values()))
+        self.rows.append(first.shape[0])
+        if self.fail_batches and len(self.rows) > 1:
+            raise RuntimeError("simulated onnxruntime failure")
+        return self.real_run(feeds, outputs)
+
+
+async def _until(predicate, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached"
+        await asyncio.sleep(0.001)
+
+
+async def test_batched_results_equal_unbatched_results(logreg_onnx) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes, max_batch_time=0.0)
+    gated = GatedRuns(loaded)
+    batcher = AdaptiveBatcher(loaded)
+    names = loaded.output_names
+    chunks = [X[0:1], X[1:3], X[3:6], X[6:7], X[7:11], X[11:12], X[12:14], X[14:15]]
+    tasks = [asyncio.ensure_future(batcher.submit({"input": c}, names)) for c in chunks]
+    await _until(lambda: batcher.queue_depth == len(chunks) - 1)
+    gated.gate.set()
+    results = await asyncio.gather(*tasks)
+    # The first request ran alone; the seven that queued behind it ran as one batch.
+    assert gated.rows == [1, 14]
+    for chunk, (label, probabilities) in zip(chunks, results):
+        alone_label, alone_probabilities = gated.real_run({"input": chunk}, names)
+        np.testing.assert_array_equal(label, alone_label)
+        np.testing.assert_allclose(probabilities, alone_probabilities, rtol=1e-6, atol=1e-7)
+        assert label.shape == (len(chunk),)
+    loaded.close()
+
+
+async def test_batches_respect_max_batch_size(logreg_onnx) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes, max_batch_size=4, max_batch_time=0.0)
+    gated = GatedRuns(loaded)
+    batcher = AdaptiveBatcher(loaded)
+    tasks = [asyncio.ensure_future(batcher.submit({"input": X[i : i + 1]}, ["label"])) for i in range(11)]
+    await _until(lambda: batcher.queue_depth == 10)
+    gated.gate.set()
+    labels = await asyncio.gather(*tasks)
+    assert gated.rows == [1, 4, 4, 2]
+    expected = gated.real_run({"input": X[:11]}, ["label"])[0]
+    assert [int(r[0][0]) for r in labels] == expected.tolist()
+    loaded.close()
+
+
+async def test_a_fixed_batch_dimension_bypasses_batching() -> None:
+    loaded = make_loaded(scale_model_bytes(2.0, batch=2), max_batch_time=0.0)
+    assert not loaded.batchable
+    gated = GatedRuns(loaded)
+    batcher = AdaptiveBatcher(loaded)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    tasks = [asyncio.ensure_future(batcher.submit({"x": x + i}, ["y"])) for i in range(4)]
+    await _until(lambda: batcher.queue_depth == 3)
+    gated.gate.set()
+    results = await asyncio.gather(*tasks)
+    assert gated.rows == [2, 2, 2, 2]
+    for i, (y,) in enumerate(results):
+        np.testing.assert_array_equal(y, (x + i) * 2)
+    loaded.close()
+
+
+async def test_a_failed_batch_fails_each_request_and_the_batcher_goes_on(logreg_onnx) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes, max_batch_time=0.0)
+    gated = GatedRuns(loaded, fail_batches=True)
+    batcher = AdaptiveBatcher(loaded)
+    tasks = [asyncio.ensure_future(batcher.submit({"input": X[i : i + 1]}, ["label"])) for i in range(5)]
+    await _until(lambda: batcher.queue_depth == 4)
+    gated.gate.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    assert not isinstance(outcomes[0], Exception)
+    for error in outcomes[1:]:
+        assert error.status == 500
+        assert "a batch of 4 requests failed" in str(error)
+        assert "simulated onnxruntime failure" in str(error)
+    gated.fail_batches = False
+    (label,) = await batcher.submit({"input": X[:2]}, ["label"])
+    assert label.shape == (2,)
+    loaded.close()
+
+
+async def test_a_full_queue_answers_503_with_retry_after(logreg_onnx) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes, max_queue=2)
+    gated = GatedRuns(loaded)
+    batcher = AdaptiveBatcher(loaded)
+    tasks = [asyncio.ensure_future(batcher.submit({"input": X[:1]}, ["label"])) for _ in range(3)]
+    await _until(lambda: batcher.queue_depth == 2)
+    with pytest.raises(Unavailable) as refused:
+        await batcher.submit({"input": X[:1]}, ["label"])
+    assert refused.value.status == 503 and refused.value.retry_after
+    gated.gate.set()
+    assert len(await asyncio.gather(*tasks)) == 3
+    loaded.close()
+
+
+async def test_closing_fails_what_cannot_finish(logreg_onnx) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes)
+    gated = GatedRuns(loaded)
+    batcher = AdaptiveBatcher(loaded)
+    tasks = [asyncio.ensure_future(batcher.submit({"input": X[:1]}, ["label"])) for _ in range(3)]
+    await _until(lambda: batcher.queue_depth == 2)
+    await batcher.close(timeout=0.05)
+    outcomes = await asyncio.gather(*tasks[1:], return_exceptions=True)
+    assert all(isinstance(o, Unavailable) for o in outcomes)
+    with pytest.raises(Unavailable):
+        await batcher.submit({"input": X[:1]}, ["label"])
+    gated.gate.set()
+    await tasks[0]
+    loaded.close()
