@@ -98,6 +98,14 @@ def _rows(sample: Any, index: np.ndarray) -> Any:
         return np.asarray(sample)[index]
 
 
+def _array_sample(built: Built) -> Any:
+    """The sample as rows: a generator's row count stands for the latent noise it was fed."""
+    latent = built.checked.exported.latent_input
+    if latent is not None and np.ndim(built.sample) == 0:
+        return built.checked.exported.feeds[latent]
+    return built.sample
+
+
 def _row_count(checked: CheckedExport) -> int:
     return int(next(iter(checked.exported.feeds.values())).shape[0])
 
@@ -140,9 +148,10 @@ def test_onnxruntime_matches_the_framework_on_batches(built: Built, batch: int) 
     exported = dataclasses.replace(checked.exported, feeds=feeds)
     session = ort.InferenceSession(checked.model_bytes, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    got = dict(zip(names, session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})))
+    outputs = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
+    got = dict(zip(names, outputs, strict=True))
     want = _registry().framework_predict(
-        built.case.family, built.model, _rows(built.sample, index), exported
+        built.case.family, built.model, _rows(_array_sample(built), index), exported
     )
     assert want, "the family returned no framework outputs"
     for name, value in got.items():
@@ -164,7 +173,7 @@ def test_family_is_registered_with_a_framework(built: Built) -> None:
 
 @pytest.mark.parametrize("change", [-1, +1], ids=["one-feature-fewer", "one-feature-more"])
 def test_wrong_feature_count_is_invalid_input(built: Built, change: int) -> None:
-    bad = _with_features(built.sample, change)
+    bad = _with_features(_array_sample(built), change)
     with pytest.raises(InvalidInput):
         convert_and_check(_registry(), built.original, bad, family=built.case.family)
 
