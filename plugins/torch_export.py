@@ -22,7 +22,10 @@ import numpy as np
 from hub.errors import ExportFailed, InvalidInput
 
 FAMILY = "torch"
-_UNSUPPORTED_OP = re.compile(r"operator '([^']+)'")
+# the TorchScript exporter's and the torch.export-based exporter's ways of naming a missing op
+_UNSUPPORTED_OP = re.compile(
+    r"Exporting the operator '([^']+)'|No ONNX function found for <OpOverload\(op='([^']+)'"
+)
 
 
 @dataclass
@@ -169,7 +172,7 @@ def run_module(model: Any, sample: TorchSample) -> dict[str, np.ndarray]:
 
 def _unsupported(exc: Exception, opset: int) -> ExportFailed:
     match = _UNSUPPORTED_OP.search(str(exc))
-    what = f"op {match.group(1)!r}" if match else "an op"
+    what = f"op {(match.group(1) or match.group(2))!r}" if match else "an op"
     return ExportFailed(
         f"family {FAMILY!r} cannot export {what}: it has no ONNX conversion at opset {opset}"
     )
@@ -231,7 +234,7 @@ def export_program(
             )
         except Exception as exc:
             text = str(exc)
-            if _UNSUPPORTED_OP.search(text) or "unsupported" in text.lower():
+            if _UNSUPPORTED_OP.search(text):
                 raise _unsupported(exc, opset) from None
             first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
             raise ExportFailed(f"family {FAMILY!r} could not export the program: {first}") from None

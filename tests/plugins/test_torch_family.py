@@ -196,6 +196,10 @@ def test_unsupported_op_fails_naming_the_op_and_family(registry: FamilyRegistry)
     assert "aten::special_i1" in message and "'torch'" in message
     assert "\n" not in message
 
+    program = torch.export.export(BesselFeatures(), (torch.from_numpy(sample),))
+    with pytest.raises(ExportFailed, match=r"cannot export op 'prims.bessel_i1'"):
+        convert_and_check(registry, program, sample)
+
 
 def test_bad_files_get_one_clear_line(registry: FamilyRegistry, tmp_path: Path) -> None:
     garbage = tmp_path / "random.pt"
