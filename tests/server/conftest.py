@@ -6,7 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import pytest
 
 from hub.api import Hub
@@ -38,7 +37,3 @@ def catalog(serve_settings: Settings, logreg, ridge) -> Iterator[Hub]:
 @pytest.fixture
 async def client(aiohttp_client, catalog: Hub):  # type: ignore[no-untyped-def]
     return await aiohttp_client(create_app(catalog))
-
-
-def v2_input(name: str, array: np.ndarray, datatype: str = "FP32") -> dict:
-    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": array.ravel().tolist()}

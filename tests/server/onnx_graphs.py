@@ -82,3 +82,8 @@ def generator_model(latent_dim: int = 4, out_dim: int = 3) -> tuple[onnx.ModelPr
         initializer=[numpy_helper.from_array(weights, "W")],
     )
     return _model(graph), weights
+
+
+def v2_input(name: str, array: np.ndarray, datatype: str = "FP32") -> dict:
+    """A V2 JSON input with flat row-major data."""
+    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": array.ravel().tolist()}

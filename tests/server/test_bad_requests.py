@@ -10,8 +10,7 @@ import pytest
 
 from hub.api import Hub
 from hub.server.app import create_app
-
-from conftest import v2_input
+from onnx_graphs import v2_input
 
 ROW = [5.1, 3.5, 1.4, 0.2]
 

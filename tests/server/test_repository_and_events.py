@@ -10,9 +10,7 @@ import numpy as np
 
 from hub.api import Hub
 from hub.server.app import create_app
-from onnx_graphs import generator_model
-
-from conftest import v2_input
+from onnx_graphs import generator_model, v2_input
 
 ROW = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}]}
 

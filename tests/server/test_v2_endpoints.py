@@ -9,9 +9,7 @@ import pytest
 
 from hub.api import Hub
 from hub.server.app import create_app
-from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample
-
-from conftest import v2_input
+from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample, v2_input
 
 
 async def test_health_and_server_metadata(client) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
+
+from hub.records import TensorSpec, VersionInfo
+from hub.serving.sessions import LoadedModel, ServingOptions, load_model
 
 
 def scale_model_bytes(factor: float, width: int = 3, batch: int | None = None) -> bytes:
@@ -19,3 +24,21 @@ def scale_model_bytes(factor: float, width: int = 3, batch: int | None = None) -
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 10
     return model.SerializeToString()
+
+
+def version_info(model: str, version: int, size: int, **fields) -> VersionInfo:
+    base = dict(
+        model=model, version=version, family="sklearn", framework="scikit-learn",
+        framework_version="test", opset=17, ir_version=10,
+        inputs=(TensorSpec("input", "FP32", (-1, 4)),), outputs=(), sha256="0" * 64, size=size,
+        parity=None, test_data_sha256=None, task=None, created_at=datetime.now(timezone.utc),
+    )
+    base.update(fields)
+    return VersionInfo(**base)
+
+
+def make_loaded(model_bytes: bytes, **options) -> LoadedModel:
+    opts = ServingOptions(max_batch_size=32, max_batch_time=0.002, max_queue=64, run_concurrency=1)
+    opts = opts.override(options)
+    info = version_info("iris", 1, len(model_bytes))
+    return load_model(info, model_bytes, ["CPUExecutionProvider"], 1, opts)

@@ -11,8 +11,7 @@ import pytest
 from hub.errors import Unavailable
 from hub.serving.batching import AdaptiveBatcher
 
-from conftest import make_loaded
-from onnx_helpers import scale_model_bytes
+from onnx_helpers import make_loaded, scale_model_bytes
 
 
 class GatedRuns:
