@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 
-
 @pytest.fixture
 def logreg_onnx(logreg) -> tuple[bytes, np.ndarray]:
     from skl2onnx import to_onnx
