@@ -127,7 +127,8 @@ def _pick(sample: Any, specs: list[InputSpec]) -> Iterator[tuple[InputSpec, Any]
         if missing:
             raise InvalidInput(
                 f"the sample has no data for input(s) {', '.join(missing)} "
-                f"(the model takes {', '.join(s.name for s in specs)}; got {', '.join(map(str, sample))})"
+                f"(the model takes {', '.join(s.name for s in specs)}; "
+                f"got {', '.join(map(str, sample))})"
             )
         for spec in specs:
             yield spec, sample[spec.name]
@@ -150,7 +151,9 @@ def sample_feeds(sample: Any, specs: list[InputSpec]) -> dict[str, np.ndarray]:
         try:
             array = np.asarray(value).astype(spec.dtype)
         except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"input {spec.name!r} cannot be read as {spec.dtype}: {exc}") from None
+            raise InvalidInput(
+                f"input {spec.name!r} cannot be read as {spec.dtype}: {exc}"
+            ) from None
         got = tuple(array.shape)
         if len(got) != len(spec.shape) or any(
             want is not None and want != have for want, have in zip(spec.shape, got)
@@ -175,13 +178,17 @@ def model_arguments(specs: list[InputSpec], tensors: list[Any]) -> Any:
 
 def name_outputs(outputs: Any) -> dict[str, Any]:
     """``output_0``... in order, or a flat dict's own keys (sorted, as TensorFlow flattens it)."""
-    if isinstance(outputs, Mapping) and all(not isinstance(v, (Mapping, list, tuple)) for v in outputs.values()):
+    if isinstance(outputs, Mapping) and all(
+        not isinstance(v, (Mapping, list, tuple)) for v in outputs.values()
+    ):
         return {str(k): outputs[k] for k in sorted(outputs)}
     tf = import_tensorflow()
     return {f"output_{i}": t for i, t in enumerate(tf.nest.flatten(outputs))}
 
 
-def run_keras(model: Any, specs: list[InputSpec], feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def run_keras(
+    model: Any, specs: list[InputSpec], feeds: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """The model's eager outputs (inference mode), keyed by ONNX output name."""
     tf = import_tensorflow()
     tensors = [tf.constant(feeds[s.name]) for s in specs]
@@ -194,7 +201,9 @@ def run_keras(model: Any, specs: list[InputSpec], feeds: dict[str, np.ndarray]) 
     return {name: np.asarray(value) for name, value in name_outputs(outputs).items()}
 
 
-def run_saved_model(signature: SavedModelSignature, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def run_saved_model(
+    signature: SavedModelSignature, feeds: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """The SavedModel signature's outputs, keyed by its output names."""
     tf = import_tensorflow()
     try:
@@ -254,7 +263,7 @@ def _unsupported_nodes(onnx_model: Any) -> list[Any]:
 
 
 def convert(target: Any, specs: list[InputSpec], opset: int) -> Any:
-    """Run tf2onnx on ``target``; ExportFailed names the layer and TensorFlow op it cannot convert."""
+    """Run tf2onnx on ``target``; ExportFailed names the layer and TF op it cannot convert."""
     import_tensorflow()
     import tf2onnx
 
@@ -268,7 +277,9 @@ def convert(target: Any, specs: list[InputSpec], opset: int) -> Any:
         )
     except Exception as exc:
         first = error_line(exc)
-        raise ExportFailed(f"family {FAMILY!r}: tf2onnx could not convert the model: {first}") from None
+        raise ExportFailed(
+            f"family {FAMILY!r}: tf2onnx could not convert the model: {first}"
+        ) from None
     finally:
         tf_logger.setLevel(level)
     unsupported = _unsupported_nodes(onnx_model)
@@ -276,8 +287,10 @@ def convert(target: Any, specs: list[InputSpec], opset: int) -> Any:
         node = unsupported[0]
         ops = sorted({n.op_type for n in unsupported})
         layer = None if isinstance(target, SavedModelSignature) else _layer_of(node.name, target)
-        where = f"layer {layer.name!r} ({type(layer).__name__})" if layer is not None else (
-            f"node {node.name!r}"
+        where = (
+            f"layer {layer.name!r} ({type(layer).__name__})"
+            if layer is not None
+            else (f"node {node.name!r}")
         )
         raise ExportFailed(
             f"family {FAMILY!r} cannot export {where}: TensorFlow op(s) {', '.join(ops)} "

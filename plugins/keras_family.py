@@ -39,7 +39,9 @@ from hub_plugins.keras_export import InputSpec, SavedModelSignature
 
 FAMILY = keras_export.FAMILY
 SAVED_MODEL_FILE = "saved_model.pb"
-_AVAILABLE = all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "tf2onnx", "keras"))
+_AVAILABLE = all(
+    importlib.util.find_spec(m) is not None for m in ("tensorflow", "tf2onnx", "keras")
+)
 
 
 def is_keras_model(model: Any) -> bool:
@@ -64,9 +66,13 @@ def _check_keras_archive(path: Path) -> None:
             f"{path.name} is not a Keras archive ({exc}); save the model with model.save('x.keras')"
         ) from None
     if leaves & {"constants.pkl", "data.pkl", "archive_format"}:
-        raise InvalidModelFile(f"{path.name} is a PyTorch file, not a Keras one; use family 'torch'")
+        raise InvalidModelFile(
+            f"{path.name} is a PyTorch file, not a Keras one; use family 'torch'"
+        )
     if "config.json" not in leaves:
-        raise InvalidModelFile(f"{path.name} is a zip file but not a Keras archive (no config.json)")
+        raise InvalidModelFile(
+            f"{path.name} is a zip file but not a Keras archive (no config.json)"
+        )
 
 
 def load_saved_model(path: Path) -> SavedModelSignature:
@@ -165,9 +171,14 @@ class KerasFamily(FamilyPlugin):
             specs = keras_export.keras_input_specs(model, sample)
         if generator is None:
             return specs
-        if len(specs) != 1 or len(specs[0].shape) != 2 or specs[0].shape[1] not in (
-            None,
-            generator.latent_dim,
+        if (
+            len(specs) != 1
+            or len(specs[0].shape) != 2
+            or specs[0].shape[1]
+            not in (
+                None,
+                generator.latent_dim,
+            )
         ):
             declared = ", ".join(str(s.shape) for s in specs)
             raise InvalidInput(
@@ -246,7 +257,11 @@ def _build_classifier(tmp_path: Path) -> tuple[Any, SampleData]:
     x = rng.standard_normal((72, 4)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
     model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(2, activation="softmax")]
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x[:64], y[:64], epochs=3, batch_size=16, verbose=0)

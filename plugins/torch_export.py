@@ -108,7 +108,9 @@ def check_program_inputs(program: Any, sample: TorchSample) -> None:
             specs.append(tuple(d if isinstance(d, int) else None for d in value.shape))
     tensors = list(sample.args) + list(sample.kwargs.values())
     if len(specs) != len(tensors):
-        raise InvalidInput(f"the program takes {len(specs)} input(s), the sample has {len(tensors)}")
+        raise InvalidInput(
+            f"the program takes {len(specs)} input(s), the sample has {len(tensors)}"
+        )
     for name, spec, tensor in zip(sample.input_names, specs, tensors):
         got = tuple(tensor.shape)
         if len(got) != len(spec) or any(s is not None and s != g for s, g in zip(spec, got)):
@@ -166,7 +168,9 @@ def run_module(model: Any, sample: TorchSample) -> dict[str, np.ndarray]:
         except (RuntimeError, TypeError, ValueError, IndexError, AssertionError) as exc:
             shapes = ", ".join(f"{n} {tuple(a.shape)}" for n, a in sample.feeds.items())
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InvalidInput(f"the sample ({shapes}) does not fit the torch model: {first}") from None
+            raise InvalidInput(
+                f"the sample ({shapes}) does not fit the torch model: {first}"
+            ) from None
     return flatten_outputs(outputs)
 
 
@@ -178,9 +182,7 @@ def _unsupported(exc: Exception, opset: int) -> ExportFailed:
     )
 
 
-def export_module(
-    model: Any, sample: TorchSample, output_names: list[str], opset: int
-) -> Any:
+def export_module(model: Any, sample: TorchSample, output_names: list[str], opset: int) -> Any:
     """Export an ``nn.Module`` or TorchScript module (TorchScript exporter, dynamic batch)."""
     import onnx
     import torch
@@ -213,9 +215,7 @@ def export_module(
     return onnx.load_from_string(buffer.getvalue())
 
 
-def export_program(
-    program: Any, sample: TorchSample, output_names: list[str], opset: int
-) -> Any:
+def export_program(program: Any, sample: TorchSample, output_names: list[str], opset: int) -> Any:
     """Export a ``torch.export`` program; its dynamic dimensions are the ones it was saved with."""
     import torch
 

@@ -88,8 +88,9 @@ def load_torch_file(path: Path) -> Any:
         )
     if kind == "pickle":
         raise InvalidModelFile(
-            f"{path.name} is a torch.save pickle, which family {FAMILY!r} does not load (unpickling "
-            "runs arbitrary code); save the model with torch.jit.save or torch.export.save"
+            f"{path.name} is a torch.save pickle, which family {FAMILY!r} does not load "
+            "(unpickling runs arbitrary code); save the model with torch.jit.save or "
+            "torch.export.save"
         )
     import torch
 

@@ -54,8 +54,14 @@ def test_draw_latent_is_seeded_standard_normal() -> None:
 
 @pytest.mark.parametrize(
     "num_samples, latent_dim, seed, word",
-    [(0, 4, 1, "num_samples"), (2, -1, 1, "latent_dim"), (2.5, 4, 1, "num_samples"),
-     (2, 4, -3, "seed"), (2, 4, "7", "seed"), (True, 4, 1, "num_samples")],
+    [
+        (0, 4, 1, "num_samples"),
+        (2, -1, 1, "latent_dim"),
+        (2.5, 4, 1, "num_samples"),
+        (2, 4, -3, "seed"),
+        (2, 4, "7", "seed"),
+        (True, 4, 1, "num_samples"),
+    ],
 )
 def test_draw_latent_rejects_bad_arguments(
     num_samples: object, latent_dim: object, seed: object, word: str
@@ -95,7 +101,9 @@ def test_gan_generator_exports_and_samples_by_seed(registry: FamilyRegistry) -> 
     generator = torch.nn.Sequential(
         torch.nn.Linear(latent_dim, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2), torch.nn.Tanh()
     )
-    critic = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.LeakyReLU(0.2), torch.nn.Linear(16, 1))
+    critic = torch.nn.Sequential(
+        torch.nn.Linear(2, 16), torch.nn.LeakyReLU(0.2), torch.nn.Linear(16, 1)
+    )
     g_opt = torch.optim.Adam(generator.parameters(), lr=0.01, betas=(0.5, 0.9))
     d_opt = torch.optim.Adam(critic.parameters(), lr=0.01, betas=(0.5, 0.9))
     bce = torch.nn.BCEWithLogitsLoss()
@@ -111,7 +119,9 @@ def test_gan_generator_exports_and_samples_by_seed(registry: FamilyRegistry) -> 
         real = torch.from_numpy(_ring(64, rng))
         fake = generator(torch.randn(64, latent_dim))
         d_opt.zero_grad()
-        d_loss = bce(critic(real), torch.ones(64, 1)) + bce(critic(fake.detach()), torch.zeros(64, 1))
+        d_loss = bce(critic(real), torch.ones(64, 1)) + bce(
+            critic(fake.detach()), torch.zeros(64, 1)
+        )
         d_loss.backward()
         d_opt.step()
         g_opt.zero_grad()
@@ -147,10 +157,16 @@ def test_vae_decoder_exports_and_samples_by_seed(registry: FamilyRegistry, tmp_p
     latent_dim, features = 2, 8
     rng = np.random.default_rng(0)
     mixing = rng.standard_normal((latent_dim, features)) * 2
-    data = tf.constant(1 / (1 + np.exp(-(rng.standard_normal((256, latent_dim)) @ mixing))), tf.float32)
+    data = tf.constant(
+        1 / (1 + np.exp(-(rng.standard_normal((256, latent_dim)) @ mixing))), tf.float32
+    )
 
     encoder = keras.Sequential(
-        [keras.Input((features,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2 * latent_dim)]
+        [
+            keras.Input((features,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(2 * latent_dim),
+        ]
     )
     decoder = keras.Sequential(
         [

@@ -80,7 +80,9 @@ def test_sequential_classifier_matches_keras_on_held_out_rows(
     np.testing.assert_allclose(probabilities, classifier.predict(rows, verbose=0), atol=1e-5)
 
 
-def _two_input_layers() -> tuple[keras.KerasTensor, keras.KerasTensor, keras.KerasTensor, keras.KerasTensor]:
+def _two_input_layers() -> tuple[
+    keras.KerasTensor, keras.KerasTensor, keras.KerasTensor, keras.KerasTensor
+]:
     keras.utils.set_random_seed(1)
     a = keras.Input((3,), name="numeric")
     b = keras.Input((2,), name="extra")
@@ -140,7 +142,10 @@ def test_subclassed_model(registry: FamilyRegistry) -> None:
 
 
 def test_keras_file_and_saved_model_folder(
-    registry: FamilyRegistry, classifier: keras.Model, blobs: tuple[np.ndarray, np.ndarray], tmp_path: Path
+    registry: FamilyRegistry,
+    classifier: keras.Model,
+    blobs: tuple[np.ndarray, np.ndarray],
+    tmp_path: Path,
 ) -> None:
     x, _ = blobs
     keras_file = tmp_path / "blobs.keras"
@@ -166,7 +171,9 @@ def test_keras_file_and_saved_model_folder(
 def test_wrong_sample_shape_names_expected_and_got(
     registry: FamilyRegistry, classifier: keras.Model
 ) -> None:
-    with pytest.raises(InvalidInput, match=r"input 'input' expects shape \(batch, 4\), got \(5, 3\)"):
+    with pytest.raises(
+        InvalidInput, match=r"input 'input' expects shape \(batch, 4\), got \(5, 3\)"
+    ):
         convert_and_check(registry, classifier, np.zeros((5, 3), dtype=np.float32))
     a, b, value, _ = _two_input_layers()
     with pytest.raises(InvalidInput, match="no data for input.*extra"):
@@ -182,7 +189,12 @@ class LogGamma(keras.layers.Layer):
 
 def test_unsupported_layer_fails_naming_the_layer_and_op(registry: FamilyRegistry) -> None:
     model = keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(3), LogGamma(name="log_gamma"), keras.layers.Dense(1)]
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(3),
+            LogGamma(name="log_gamma"),
+            keras.layers.Dense(1),
+        ]
     )
     with pytest.raises(ExportFailed) as info:
         convert_and_check(registry, model, np.ones((2, 3), dtype=np.float32))

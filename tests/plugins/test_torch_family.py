@@ -1,4 +1,4 @@
-"""The torch family: real modules trained here, exported, run by onnxruntime, compared with torch."""
+"""The torch family: real modules trained here, exported, run by onnxruntime, compared."""
 
 from __future__ import annotations
 
@@ -45,9 +45,7 @@ def trained_mlp() -> tuple[torch.nn.Module, np.ndarray]:
     """An MLP fitted on 80 rows (its loss must fall), and 16 held-out rows."""
     torch.manual_seed(0)
     x, y = _toy_regression()
-    model = torch.nn.Sequential(
-        torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)
-    )
+    model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
     with torch.no_grad():
         before = float(torch.nn.functional.mse_loss(model(x[:80]), y[:80]))
     after = _fit(model, x[:80], y[:80])
@@ -84,7 +82,9 @@ class TwoHeads(torch.nn.Module):
         self.reg = torch.nn.Linear(8, 1)
         self.cls = torch.nn.Linear(8, 3)
 
-    def forward(self, numeric: torch.Tensor, extra: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, numeric: torch.Tensor, extra: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = torch.relu(self.body(torch.cat([numeric, extra], dim=1)))
         return self.reg(hidden), torch.softmax(self.cls(hidden), dim=1)
 
