@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import onnxruntime as ort
 import pytest
+
 from hub.conversion import convert_and_check
 from hub.errors import HubError, InvalidInput, InvalidModelFile
 from hub.plugin_manager import get_plugin_manager

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from hub import ConformanceCase
 
 FAMILY = "xgboost"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
 from hub.errors import ExportFailed, InvalidInput
 
 #: ai.onnx opset used when the hub does not ask for one.

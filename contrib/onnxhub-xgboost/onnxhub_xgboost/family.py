@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from hub import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin
 from hub.errors import ExportFailed, InvalidInput
-
 from onnxhub_xgboost import convert, native
 
 #: pip distribution for each module the family needs, for the install hint.
