@@ -151,6 +151,21 @@ def test_other_text_files_are_not_claimed(registry, tmp_path):
     assert plugin.claim(path) is None
 
 
+def test_missing_values_take_the_learned_branch(registry):
+    X, y, held_out = tabular(3, seed=4)
+    rng = np.random.default_rng(0)
+    X, held_out = X.copy(), held_out.copy()
+    X[rng.random(X.shape) < 0.1] = np.nan
+    held_out[rng.random(held_out.shape) < 0.2] = np.nan
+    model = lightgbm.LGBMClassifier(n_estimators=15, num_leaves=8, verbose=-1).fit(X, y)
+    checked = convert_and_check(registry, model, held_out)
+    figures = _figures(checked.report)
+    assert figures["label"].label_mismatch == 0.0
+    assert figures["probabilities"].max_abs_error < 1e-5
+    label, _ = _session(checked).run(None, {"input": held_out})
+    np.testing.assert_array_equal(label, model.predict(held_out))
+
+
 @pytest.mark.parametrize("change", [-1, +1])
 def test_wrong_feature_count_is_invalid_input(registry, classifier, change):
     model, held_out = classifier
