@@ -125,11 +125,15 @@ def eval_mode(model: Any) -> Iterator[None]:
     """Run ``model`` in eval mode (dropout off, batch-norm frozen), then restore its mode."""
     import torch
 
-    if not isinstance(model, torch.nn.Module) or isinstance(model, torch.fx.GraphModule):
+    if not isinstance(model, torch.nn.Module):
         yield
         return
     was_training = model.training
-    model.eval()
+    try:
+        model.eval()
+    except NotImplementedError:  # a torch.export program's module has no train/eval switch
+        yield
+        return
     try:
         yield
     finally:

@@ -250,3 +250,21 @@ def test_importing_the_plugin_does_not_import_torch() -> None:
     code = "import sys, hub_plugins.torch_family; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+class NamedOutputs(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        scores = self.proj(x)
+        return {"scores": scores, "total": scores.sum(dim=1)}
+
+
+def test_dict_outputs_keep_their_keys(registry: FamilyRegistry) -> None:
+    sample = np.random.default_rng(4).standard_normal((5, 4)).astype(np.float32)
+    checked = convert_and_check(registry, NamedOutputs(), sample)
+    assert [s.name for s in checked.outputs] == ["scores", "total"]
+    assert checked.outputs[1].shape == (-1,)
+    assert checked.report.passed
