@@ -166,6 +166,24 @@ def test_missing_values_take_the_learned_branch(registry):
     np.testing.assert_array_equal(label, model.predict(held_out))
 
 
+def test_pickled_pipeline_is_reclaimed_after_loading(registry, tmp_path):
+    joblib = pytest.importorskip("joblib")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, held_out = tabular(None, seed=5)
+    model = make_pipeline(
+        StandardScaler(), lightgbm.LGBMRegressor(n_estimators=10, num_leaves=8, verbose=-1)
+    ).fit(X, y)
+    path = tmp_path / "pipeline.joblib"
+    joblib.dump(model, path)
+    # the scikit-learn family loads the pickle; the lightgbm family then claims what it holds
+    checked = convert_and_check(registry, path, held_out)
+    assert checked.family == "lightgbm" and checked.report.passed
+    (variable,) = _session(checked).run(None, {"input": held_out})
+    np.testing.assert_allclose(variable.ravel(), model.predict(held_out), rtol=1e-5, atol=1e-4)
+
+
 @pytest.mark.parametrize("change", [-1, +1])
 def test_wrong_feature_count_is_invalid_input(registry, classifier, change):
     model, held_out = classifier
