@@ -13,6 +13,9 @@ from hub.parity import ParityReport
 from hub.records import VersionInfo
 from hub.samples import load_sample
 
+#: Noise rows drawn (seeded) to check a generator's parity when no --sample is given.
+GENERATOR_PARITY_ROWS = 16
+
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
@@ -25,6 +28,9 @@ from hub.samples import load_sample
 @click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
 @click.option("--task", help="Task, e.g. tabular-classification.")
 @click.option("--allow-parity-failure", is_flag=True, help="Publish even if parity fails.")
+@click.option("--latent-dim", type=click.IntRange(min=1),
+              help="FILE is a generator (GAN generator, VAE decoder) taking noise of this size; "
+              "served with seed/num_samples parameters.")
 @click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
 def publish(
     file: Path,
@@ -36,20 +42,27 @@ def publish(
     tags: tuple[str, ...],
     task: str | None,
     allow_parity_failure: bool,
+    latent_dim: int | None,
     as_json: bool,
 ) -> None:
     """Export FILE to ONNX, check parity on --sample, and publish it as NAME's next version."""
-    if sample_path is None:
-        if file.suffix.lower() != ".onnx":
-            raise InvalidInput("--sample is required to check parity for a framework model")
-        sample = None
-    else:
+    model: object = file
+    if latent_dim is not None:
+        from hub_plugins.generative import Generator
+
+        model = Generator(file, latent_dim=latent_dim)
+    sample: object = None
+    if sample_path is not None:
         sample = load_sample(sample_path)
+    elif latent_dim is not None:
+        sample = GENERATOR_PARITY_ROWS
+    elif file.suffix.lower() != ".onnx":
+        raise InvalidInput("--sample is required to check parity for a framework model")
     with open_hub() as hub, console.status(f"exporting and checking {file.name}..."):
         if sample is None:
             sample = _synthetic_sample(hub, file, family)
         version = hub.publish(
-            file,
+            model,
             name=name,
             sample=sample,
             family=family,

@@ -121,3 +121,18 @@ def test_plugins_lists_families_with_their_distribution(run) -> None:
     assert {"onnx", "sklearn"} <= set(families)
     assert families["sklearn"]["distribution"] == "onnxhub"
     assert families["sklearn"]["framework"] == "scikit-learn"
+
+
+def test_publish_a_torchscript_generator_with_latent_dim(run, tmp_path: Path) -> None:
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).eval()
+    path = tmp_path / "gen.pt"
+    torch.jit.save(torch.jit.script(net), str(path))
+    result = run("publish", str(path), "--name", "gen", "--latent-dim", "4", "--json")
+    assert result.exit_code == 0, result.output
+    version = json.loads(result.output)
+    assert version["task"] == "generation" and version["metadata"]["latent_input"] == "latent"
+    assert version["inputs"] == [{"name": "latent", "datatype": "FP32", "shape": [-1, 4]}]
+    assert version["parity"]["passed"] and version["parity"]["rows"] == 16
