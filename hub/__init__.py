@@ -14,7 +14,14 @@ from hub.family_plugin import FamilyPlugin
 from hub.hookspecs import hookimpl
 
 __all__ = [
+    "DEFAULT_OPSET",
     "Claim",
+    "Hub",
+    "ParityReport",
+    "Settings",
+    "Tolerance",
+    "convert_and_check",
+    "get_plugin_manager",
     "ConformanceCase",
     "ExportedModel",
     "FamilyInfo",
@@ -27,6 +34,27 @@ __all__ = [
     "publish",
 ]
 __version__ = "0.1.0"
+
+#: Public names resolved on first use, so ``import hub`` (done by every plugin at discovery)
+#: does not load onnxruntime or SQLAlchemy.
+_LAZY = {
+    "DEFAULT_OPSET": ("hub.onnx_checks", "DEFAULT_OPSET"),
+    "Tolerance": ("hub.parity", "Tolerance"),
+    "ParityReport": ("hub.parity", "ParityReport"),
+    "convert_and_check": ("hub.conversion", "convert_and_check"),
+    "get_plugin_manager": ("hub.plugin_manager", "get_plugin_manager"),
+    "Hub": ("hub.api", "Hub"),
+    "Settings": ("hub.settings", "Settings"),
+}
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
 def _default_hub():  # type: ignore[no-untyped-def]
