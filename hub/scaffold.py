@@ -173,8 +173,7 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import pytest
-from hub.conversion import convert_and_check
-from hub.plugin_manager import get_plugin_manager
+from hub import convert_and_check, get_plugin_manager
 
 from onnxhub_$name import plugin
 from onnxhub_$name.cases import train_tiny_model

@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from hub import DEFAULT_OPSET
 from hub.errors import ExportFailed, InvalidInput
 
-#: ai.onnx opset used when the hub does not ask for one.
-DEFAULT_OPSET = 17
 #: ai.onnx.ml opset of the TreeEnsemble operators the converter emits.
 ML_OPSET = 3
 INPUT_NAME = "input"
