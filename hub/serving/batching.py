@@ -98,7 +98,7 @@ class AdaptiveBatcher:
         if not self._queue and self._in_flight < self._options.run_concurrency:
             self._in_flight += 1
             try:
-                result = await loop.run_in_executor(model.executor, model.run, feeds, outputs)
+                result = await model.executor.run(model.run, feeds, outputs)
             except Exception as exc:
                 raise _translate(exc, model.info.ref) from None
             finally:
@@ -162,25 +162,22 @@ class AdaptiveBatcher:
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
         model = self._model
-        loop = asyncio.get_running_loop()
         try:
             if len(batch) == 1:
                 item = batch[0]
-                result = await loop.run_in_executor(model.executor, model.run, item.feeds, item.outputs)
+                result = await model.executor.run(model.run, item.feeds, item.outputs)
                 _resolve(item, result)
             else:
                 feeds = {
                     name: np.concatenate([p.feeds[name] for p in batch], axis=0)
                     for name in batch[0].feeds
                 }
-                result = await loop.run_in_executor(model.executor, model.run, feeds, batch[0].outputs)
+                result = await model.executor.run(model.run, feeds, batch[0].outputs)
                 total = sum(p.rows for p in batch)
                 if any(r.ndim == 0 or r.shape[0] != total for r in result):
                     # The graph does not keep rows apart after all: run each request alone.
                     for item in batch:
-                        single = await loop.run_in_executor(
-                            model.executor, model.run, item.feeds, item.outputs
-                        )
+                        single = await model.executor.run(model.run, item.feeds, item.outputs)
                         _resolve(item, single)
                 else:
                     start = 0

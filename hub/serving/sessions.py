@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +13,7 @@ from hub.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
 from hub.errors import InvalidInput
 from hub.onnx_checks import make_session
 from hub.records import TensorSpec, VersionInfo
+from hub.serving.workers import WorkerThreads
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class LoadedModel:
 
     info: VersionInfo
     session: ort.InferenceSession
-    executor: ThreadPoolExecutor
+    executor: WorkerThreads
     options: ServingOptions
     inputs: dict[str, InputSlot]
     outputs: list[TensorSpec]
@@ -109,7 +109,7 @@ class LoadedModel:
         if self.closed:
             return
         self.closed = True
-        self.executor.shutdown(wait=False)
+        self.executor.shutdown()
         self.session = None  # type: ignore[assignment]  # drops onnxruntime's memory
 
 
@@ -147,9 +147,7 @@ def load_model(
     batchable = bool(inputs) and all(
         len(s.shape) >= 1 and s.shape[0] == -1 for s in inputs.values()
     ) and all(len(o.shape) >= 1 and o.shape[0] == -1 for o in outputs)
-    executor = ThreadPoolExecutor(
-        max_workers=options.run_concurrency, thread_name_prefix=f"onnxhub-run-{info.model}"
-    )
+    executor = WorkerThreads(options.run_concurrency, f"onnxhub-run-{info.model}")
     loaded = LoadedModel(
         info=info,
         session=session,
@@ -164,7 +162,7 @@ def load_model(
     loaded._idle.set()
     # Warm-up on the model's own executor thread: onnxruntime allocates per-thread state lazily.
     try:
-        executor.submit(loaded.run, warmup_feeds(inputs), loaded.output_names).result()
+        executor.run_sync(loaded.run, warmup_feeds(inputs), loaded.output_names)
     except Exception as exc:  # a model may reject all-zero input; it can still serve real data
         log.warning("%s: warm-up run failed (%s); serving without warm-up", info.ref, exc)
     return loaded
