@@ -86,6 +86,10 @@ class AdaptiveBatcher:
         return len(self._queue)
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def in_flight(self) -> int:
         return self._in_flight
 

@@ -146,6 +146,8 @@ class InferenceRuntime:
     ) -> InferenceResult:
         """Run one request. ``feeds`` maps input names to arrays already in the declared dtype."""
         resident = await self._resident(model, ref)
+        if resident.batcher.closed:  # retired (swapped or evicted) while it was loading
+            resident = await self._resident(model, ref)
         loaded = resident.model
         loaded.acquire()
         try:

@@ -87,3 +87,21 @@ def generator_model(latent_dim: int = 4, out_dim: int = 3) -> tuple[onnx.ModelPr
 def v2_input(name: str, array: np.ndarray, datatype: str = "FP32") -> dict:
     """A V2 JSON input with flat row-major data."""
     return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": array.ravel().tolist()}
+
+
+def slow_model(width: int = 1024, layers: int = 20) -> onnx.ModelProto:
+    """``layers`` chained float32 MatMuls by the identity: output == input, seconds of work."""
+    eye = numpy_helper.from_array(np.eye(width, dtype=np.float32), "eye")
+    nodes, name = [], "x"
+    for i in range(layers):
+        nodes.append(helper.make_node("MatMul", [name, "eye"], [f"h{i}"]))
+        name = f"h{i}"
+    nodes.append(helper.make_node("Identity", [name], ["y"]))
+    graph = helper.make_graph(
+        nodes,
+        "slow",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, width])],
+        initializer=[eye],
+    )
+    return _model(graph)

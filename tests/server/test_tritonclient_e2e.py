@@ -17,7 +17,7 @@ from tritonclient.utils import InferenceServerException
 
 from hub.api import Hub
 from hub.settings import Settings
-from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample
+from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample, slow_model
 
 
 def _free_port() -> int:
@@ -131,3 +131,47 @@ def test_repository_catalog_changes_and_graceful_shutdown(served, ridge) -> None
     text = log.read_text()
     assert "loaded iris:1 on CPUExecutionProvider" in text
     assert "now serves version 2" in text
+
+
+def test_sigterm_drains_in_flight_requests(served) -> None:
+    import json
+    import threading
+    import urllib.request
+
+    server, client, home, _model, _X, log = served
+    with Hub(Settings.for_home(home)) as hub:
+        hub.publish(slow_model(), name="slow", sample=np.ones((1, 1024), np.float32))
+    client.load_model("slow")
+    port = server.args[-1]
+    base = f"http://127.0.0.1:{port}"
+    rows = np.random.default_rng(0).standard_normal((2048, 1024)).astype(np.float32)
+    header = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [2048, 1024],
+                                     "parameters": {"binary_data_size": rows.nbytes}}],
+                         "parameters": {"binary_data_output": True}}).encode()
+    outcome: dict = {}
+
+    def send() -> None:
+        request = urllib.request.Request(
+            f"{base}/v2/models/slow/infer", data=header + rows.tobytes(), method="POST",
+            headers={"Inference-Header-Content-Length": str(len(header))},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            outcome["status"] = response.status
+            outcome["length"] = int(response.headers["Inference-Header-Content-Length"])
+            outcome["body"] = response.read()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    in_flight = 'onnxhub_runs_in_flight{model="slow",version="1"} 1.0'
+    deadline = time.monotonic() + 30
+    while in_flight not in urllib.request.urlopen(f"{base}/metrics").read().decode():
+        assert time.monotonic() < deadline and sender.is_alive(), "the slow run never started"
+        time.sleep(0.01)
+    server.send_signal(signal.SIGTERM)
+    sender.join(120)
+    assert outcome["status"] == 200
+    body = outcome["body"]
+    y = np.frombuffer(body[outcome["length"]:], dtype=np.float32).reshape(rows.shape)
+    np.testing.assert_allclose(y, rows, rtol=1e-5, atol=1e-5)
+    assert server.wait(timeout=30) == 0
+    assert "unloading slow:1 (shutdown)" in log.read_text()
