@@ -122,7 +122,9 @@ json.dump({"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "git": rev
            "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__, "sklearn": sklearn.__version__,
            "wrk": wrk, "models": "$MODELS", "conc": "$CONC", "duration": $DURATION, "warmup": $WARMUP,
            "engine": "$ENGINE", "client_cpu": "$CLIENT_CPU", "server_cpu": "$SERVER_CPU",
-           "bin_batch": $BIN_BATCH, "bin_conc": $BIN_CONC}, open(sys.argv[1], "w"), indent=1)
+           "bin_batch": $BIN_BATCH, "bin_conc": $BIN_CONC,
+           "onnxhub_env": {k: v for k, v in os.environ.items() if k.startswith("ONNXHUB_")}},
+          open(sys.argv[1], "w"), indent=1)
 EOF
 
 # -- models: build (seeded, identical on re-run) and publish to a bench-only hub home ----------

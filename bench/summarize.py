@@ -12,6 +12,12 @@ is the median over the runs that have it, n shown). Targets checked:
   against its default, no adaptive batching)
 * binary-tensor 32-row requests: onnxhub rows/s against the in-process
   onnxruntime batch-32 rows/s (reported, no target)
+
+"srv µs/req" is the server's CPU time (PID and children, from /proc) per
+request over the window. On a shared machine the server rarely gets its whole
+core, so req/s moves with the neighbours' load; CPU per request moves much less,
+and the CPU-normalised ratio (floor µs/req over onnxhub µs/req) says what share
+of the floor's throughput onnxhub would reach on an idle core.
 """
 
 from __future__ import annotations
@@ -85,6 +91,8 @@ def cell(serve, server, model, conc, body="json", batch=1):
         "p50": med([r["p50_ms"] for r in rs]),
         "p99": med([r["p99_ms"] for r in rs]),
         "cpu": med([r.get("server_cpu_pct") for r in rs]),
+        # server CPU per request (µs): robust to how much of its core the server got
+        "us": med([1e4 * r["server_cpu_pct"] / r["rps"] for r in rs if r.get("server_cpu_pct") and r.get("rps")]),
         "errors": sum(r.get("errors", 0) for r in rs),
         "n": len(rs),
         "gen": rs[0].get("generator", "?").split("/")[0],
@@ -127,8 +135,9 @@ def main() -> None:
     print(f"| model | onnxhub / HTTP floor req/s, c={C_TARGET} (>= {pct(FLOOR_SHARE_TARGET)}) "
           f"| c=1 p50 ms: onnxhub vs budget = floor p50 + ORT b=1 p50 + {LATENCY_SLACK_MS} "
           f"| onnxhub / MLServer best req/s, c={C_TARGET} (>= {MLSERVER_FACTOR_TARGET:.0f}x) "
-          f"| onnxhub / MLServer nobatch, c={C_TARGET} |")
-    print("|---|---|---|---|---|")
+          f"| onnxhub / MLServer nobatch, c={C_TARGET} "
+          f"| CPU-normalised, c={C_TARGET}: floor µs/req / onnxhub µs/req |")
+    print("|---|---|---|---|---|---|")
     for m in models:
         hub64, fl64 = cell(serve, "onnxhub", m, C_TARGET), cell(serve, "http_floor", m, C_TARGET)
         share = ratio(g(hub64, "rps"), g(fl64, "rps"))
@@ -148,13 +157,16 @@ def main() -> None:
         nob = cell(serve, "mlserver-nobatch", m, C_TARGET)
         fac2 = ratio(g(hub64, "rps"), g(nob, "rps"))
         s_ml2 = "-" if fac2 is None else f"{fac2:.1f}x (vs {f(nob['rps'], 0)})"
-        print(f"| {m} | {s_share} | {s_lat} | {s_ml} | {s_ml2} |")
+        norm = ratio(g(fl64, "us"), g(hub64, "us"))
+        s_norm = "-" if norm is None else f"{pct(norm)} ({f(g(fl64, 'us'), 0)} / {f(g(hub64, 'us'), 0)} µs)"
+        print(f"| {m} | {s_share} | {s_lat} | {s_ml} | {s_ml2} | {s_norm} |")
 
     # -- JSON [1, F] requests ------------------------------------------------------------------
     print("\n### JSON requests, one row each (req/s = rows/s)\n")
-    print("| model | conc | onnxhub req/s | p50 ms | p99 ms | srv CPU % | HTTP floor req/s | p50 ms | p99 ms "
-          "| onnxhub / floor | MLServer best req/s (mode) | p50 ms | p99 ms | onnxhub / MLServer | n |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| model | conc | onnxhub req/s | p50 ms | p99 ms | srv CPU % | srv µs/req | HTTP floor req/s | p50 ms "
+          "| p99 ms | srv CPU % | srv µs/req | onnxhub / floor | MLServer best req/s (mode) | p50 ms | p99 ms "
+          "| srv µs/req | onnxhub / MLServer | n |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for m in models:
         for c in concs:
             h, fl, best = cell(serve, "onnxhub", m, c), cell(serve, "http_floor", m, c), ml_best(m, c)
@@ -163,19 +175,20 @@ def main() -> None:
             fx = "-" if not (h and ml) else f"{h['rps'] / ml['rps']:.1f}x"
             print(
                 f"| {m} | {c} | {f(g(h, 'rps'))} | {f(g(h, 'p50'), 3)} | {f(g(h, 'p99'), 3)} | {f(g(h, 'cpu'))} "
-                f"| {f(g(fl, 'rps'))} | {f(g(fl, 'p50'), 3)} | {f(g(fl, 'p99'), 3)} "
-                f"| {pct(ratio(g(h, 'rps'), g(fl, 'rps')))} "
+                f"| {f(g(h, 'us'), 0)} | {f(g(fl, 'rps'))} | {f(g(fl, 'p50'), 3)} | {f(g(fl, 'p99'), 3)} "
+                f"| {f(g(fl, 'cpu'))} | {f(g(fl, 'us'), 0)} | {pct(ratio(g(h, 'rps'), g(fl, 'rps')))} "
                 f"| {f(g(ml, 'rps'))}{'' if not best else ' (' + best[0] + ')'} | {f(g(ml, 'p50'), 2)} "
-                f"| {f(g(ml, 'p99'), 2)} | {fx} | {n} |"
+                f"| {f(g(ml, 'p99'), 2)} | {f(g(ml, 'us'), 0)} | {fx} | {n} |"
             )
 
     # -- binary 32-row requests ----------------------------------------------------------------
     bins = sorted({(k[3], k[4]) for k in serve if k[2] == "binary"})
     if bins:
         print("\n### Binary-tensor requests (JSON header + raw FP32 bytes, binary outputs)\n")
-        print("| model | rows/req | conc | onnxhub req/s | rows/s | p50 ms | p99 ms | srv CPU % | HTTP floor rows/s "
-              "| onnxhub / floor | ORT in-process rows/s (same batch) | onnxhub / ORT | n |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| model | rows/req | conc | onnxhub req/s | rows/s | p50 ms | p99 ms | srv CPU % | srv µs/req "
+              "| HTTP floor rows/s | srv CPU % | srv µs/req | onnxhub / floor | ORT in-process rows/s (same batch) "
+              "| onnxhub / ORT | n |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for m in models:
             for b, c in bins:
                 h = cell(serve, "onnxhub", m, c, "binary", b)
@@ -185,7 +198,8 @@ def main() -> None:
                 n = max([x["n"] for x in (h, fl) if x] or [0])
                 print(
                     f"| {m} | {b} | {c} | {f(g(h, 'rps'))} | {f(g(h, 'rows'), 0)} | {f(g(h, 'p50'), 3)} "
-                    f"| {f(g(h, 'p99'), 3)} | {f(g(h, 'cpu'))} | {f(g(fl, 'rows'), 0)} "
+                    f"| {f(g(h, 'p99'), 3)} | {f(g(h, 'cpu'))} | {f(g(h, 'us'), 0)} | {f(g(fl, 'rows'), 0)} "
+                    f"| {f(g(fl, 'cpu'))} | {f(g(fl, 'us'), 0)} "
                     f"| {pct(ratio(g(h, 'rows'), g(fl, 'rows')))} | {f(orows, 0)} "
                     f"| {pct(ratio(g(h, 'rows'), orows))} | {n} |"
                 )
@@ -202,14 +216,15 @@ def main() -> None:
 
     # -- every served cell ---------------------------------------------------------------------
     print("\n### Every served cell\n")
-    print("| server | model | body | rows/req | conc | req/s | rows/s | p50 ms | p99 ms | errors | srv CPU % | generator | n |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    print("| server | model | body | rows/req | conc | req/s | rows/s | p50 ms | p99 ms | errors | srv CPU % "
+          "| srv µs/req | generator | n |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     sorder = {"onnxhub": 0, "http_floor": 1, "mlserver-nobatch": 2, "mlserver-batch": 3}
     for key in sorted(serve, key=lambda k: (order.get(k[1], 9), sorder.get(k[0], 9), k[2], k[3], k[4])):
         server, m, body, b, c = key
         x = cell(serve, server, m, c, body, b)
         print(f"| {server} | {m} | {body} | {b} | {c} | {f(x['rps'])} | {f(x['rows'], 0)} | {f(x['p50'], 3)} "
-              f"| {f(x['p99'], 3)} | {x['errors']} | {f(x['cpu'])} | {x['gen']} | {x['n']} |")
+              f"| {f(x['p99'], 3)} | {x['errors']} | {f(x['cpu'])} | {f(x['us'], 0)} | {x['gen']} | {x['n']} |")
 
     if metas:
         print("\n<details><summary>load average before each leg</summary>\n")
