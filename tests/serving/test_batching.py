@@ -23,10 +23,12 @@ class GatedRuns:
         self.gate = threading.Event()
         self.rows: list[int] = []
         self.fail_batches = fail_batches
+        self.calls = 0
         loaded.run = self.run
 
     def run(self, feeds, outputs):  # type: ignore[no-untyped-def]
-        if not self.rows:
+        self.calls += 1
+        if self.calls == 1:
             self.gate.wait(10)
         first = next(iter(feeds.values()))
         self.rows.append(first.shape[0])
@@ -144,4 +146,37 @@ async def test_closing_fails_what_cannot_finish(logreg_onnx) -> None:
         await batcher.submit({"input": X[:1]}, ["label"])
     gated.gate.set()
     await tasks[0]
+    loaded.close()
+
+
+def test_a_version_can_override_its_serving_options() -> None:
+    from hub.serving.sessions import ServingOptions
+
+    defaults = ServingOptions(max_batch_size=32, max_batch_time=0.002, max_queue=1024, run_concurrency=1)
+    assert defaults.override(None) is defaults
+    tuned = defaults.override({"max_batch_size": 8, "run_concurrency": 2, "unrelated": 1})
+    assert (tuned.max_batch_size, tuned.run_concurrency, tuned.max_queue) == (8, 2, 1024)
+    assert defaults.override({"max_batch_size": "many"}) == defaults  # bad metadata: defaults
+
+
+async def test_partial_batches_wait_at_most_max_batch_time_while_other_runs_are_busy(logreg_onnx) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes, run_concurrency=2, max_batch_time=0.05)
+    gated = GatedRuns(loaded)
+    batcher = AdaptiveBatcher(loaded)
+    loop = asyncio.get_running_loop()
+    first = asyncio.ensure_future(batcher.submit({"input": X[:1]}, ["label"]))  # blocks on the gate
+    await _until(lambda: batcher.in_flight == 1)
+    second = asyncio.ensure_future(batcher.submit({"input": X[1:2]}, ["label"]))  # free slot: runs
+    await second
+    # The first of these takes the free slot; the two behind it then find a slot free while
+    # another run is still busy, so they wait up to max_batch_time for more rows.
+    started = loop.time()
+    await asyncio.gather(*(batcher.submit({"input": X[i : i + 1]}, ["label"]) for i in range(2, 5)))
+    waited = loop.time() - started
+    assert 0.04 < waited < 1.0
+    assert gated.rows == [1, 1, 2]
+    gated.gate.set()
+    await first
+    assert gated.rows == [1, 1, 2, 1]
     loaded.close()
