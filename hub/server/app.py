@@ -24,7 +24,9 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers)
 
 
@@ -39,9 +41,11 @@ async def render_errors(request: web.Request, handler: Any) -> web.StreamRespons
         if isinstance(exc, Unavailable):
             headers = {"Retry-After": str(max(1, round(exc.retry_after or 1)))}
     except web.HTTPRequestEntityTooLarge as exc:
-        status, message, headers = 413, RequestTooLarge(
-            f"request body exceeds the limit of {exc.max_size} bytes"
-        ).message, None
+        status, message, headers = (
+            413,
+            RequestTooLarge(f"request body exceeds the limit of {exc.max_size} bytes").message,
+            None,
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -39,7 +39,9 @@ def decode_bytes_elements(chunk: memoryview, count: int, name: str) -> np.ndarra
     offset, end = 0, len(chunk)
     for i in range(count):
         if offset + 4 > end:
-            raise InvalidInput(f"input {name!r}: binary BYTES data ends after {i} of {count} elements")
+            raise InvalidInput(
+                f"input {name!r}: binary BYTES data ends after {i} of {count} elements"
+            )
         (size,) = _LENGTH.unpack_from(chunk, offset)
         offset += 4
         if offset + size > end:
@@ -50,7 +52,9 @@ def decode_bytes_elements(chunk: memoryview, count: int, name: str) -> np.ndarra
             raise InvalidInput(f"input {name!r}: BYTES element {i} is not UTF-8 text") from None
         offset += size
     if offset != end:
-        raise InvalidInput(f"input {name!r}: {end - offset} stray bytes after {count} BYTES elements")
+        raise InvalidInput(
+            f"input {name!r}: {end - offset} stray bytes after {count} BYTES elements"
+        )
     return out
 
 

@@ -23,17 +23,21 @@ async def ready(request: web.Request) -> web.Response:
 
 async def server_metadata(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    return web.json_response({
-        "name": "onnxhub",
-        "version": hub.__version__,
-        "extensions": EXTENSIONS,
-        "parameters": {"providers": runtime.providers},
-    })
+    return web.json_response(
+        {
+            "name": "onnxhub",
+            "version": hub.__version__,
+            "extensions": EXTENSIONS,
+            "parameters": {"providers": runtime.providers},
+        }
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:
     body = request.app[METRICS].render()
-    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+    return web.Response(
+        body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -35,14 +35,16 @@ async def model_metadata(request: web.Request) -> web.Response:
         parameters["providers"] = meta.providers
     if info.latent_input:
         parameters["latent_input"] = info.latent_input
-    return web.json_response({
-        "name": name,
-        "versions": [str(v) for v in meta.versions],
-        "platform": PLATFORM,
-        "inputs": [t.to_json() for t in info.inputs],
-        "outputs": [t.to_json() for t in info.outputs],
-        "parameters": parameters,
-    })
+    return web.json_response(
+        {
+            "name": name,
+            "versions": [str(v) for v in meta.versions],
+            "platform": PLATFORM,
+            "inputs": [t.to_json() for t in info.inputs],
+            "outputs": [t.to_json() for t in info.outputs],
+            "parameters": parameters,
+        }
+    )
 
 
 async def model_ready(request: web.Request) -> web.Response:

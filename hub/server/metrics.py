@@ -17,7 +17,9 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 class _RuntimeCollector(Collector):
-    def __init__(self, snapshot: Callable[[], list[dict[str, Any]]], providers: Callable[[], list[str]]):
+    def __init__(
+        self, snapshot: Callable[[], list[dict[str, Any]]], providers: Callable[[], list[str]]
+    ):
         self._snapshot = snapshot
         self._providers = providers
 
@@ -57,25 +59,37 @@ class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "onnxhub_inference_requests", "Successful inference requests", ["model"],
+            "onnxhub_inference_requests",
+            "Successful inference requests",
+            ["model"],
             registry=self.registry,
         )
         self.errors = Counter(
-            "onnxhub_request_errors", "Requests answered with an error, by HTTP status", ["status"],
+            "onnxhub_request_errors",
+            "Requests answered with an error, by HTTP status",
+            ["status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "onnxhub_inference_latency_seconds", "Inference request latency", ["model"],
-            buckets=LATENCY_BUCKETS, registry=self.registry,
+            "onnxhub_inference_latency_seconds",
+            "Inference request latency",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.batch_size = Histogram(
-            "onnxhub_batch_size", "Rows per onnxruntime run", ["model"],
-            buckets=BATCH_BUCKETS, registry=self.registry,
+            "onnxhub_batch_size",
+            "Rows per onnxruntime run",
+            ["model"],
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
         )
         self._per_model: dict[str, tuple[Any, Any]] = {}
         self._batch_children: dict[str, Any] = {}
 
-    def attach_runtime(self, snapshot: Callable[[], list[dict]], providers: Callable[[], list[str]]) -> None:
+    def attach_runtime(
+        self, snapshot: Callable[[], list[dict]], providers: Callable[[], list[str]]
+    ) -> None:
         self.registry.register(_RuntimeCollector(snapshot, providers))
 
     def observe_request(self, model: str, seconds: float) -> None:

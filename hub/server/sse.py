@@ -46,8 +46,11 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             raise InvalidInput(f"Last-Event-ID must be an integer, got {raw_last!r}") from None
     queue = broadcaster.subscribe()
     response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                 "X-Accel-Buffering": "no"}
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
     )
     try:
         await response.prepare(request)

@@ -15,8 +15,8 @@ import numpy as np
 
 from hub.datatypes import V2_TO_NUMPY
 from hub.errors import InvalidInput
-from hub.serving.runtime import InferenceResult
 from hub.server.binary import HEADER, decode_bytes_elements, split_body, tensor_bytes
+from hub.serving.runtime import InferenceResult
 
 _DTYPE_TO_V2: dict[np.dtype, str] = {v: k for k, v in V2_TO_NUMPY.items() if k != "BYTES"}
 
@@ -32,35 +32,33 @@ class DecodedRequest:
     parameters: dict[str, Any]
 
 
-def _fail(message: str) -> InvalidInput:
-    return InvalidInput(message)
-
-
 def decode_request(body: bytes, header_length: str | None = None) -> DecodedRequest:
     """Parse a V2 inference request body; every malformed part is an InvalidInput (400)."""
     json_part, binary = split_body(body, header_length)
     try:
         doc = json.loads(json_part)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _fail(f"malformed JSON: {exc}") from None
+        raise InvalidInput(f"malformed JSON: {exc}") from None
     if not isinstance(doc, dict):
-        raise _fail("the request body must be a JSON object")
+        raise InvalidInput("the request body must be a JSON object")
     parameters = doc.get("parameters") or {}
     if not isinstance(parameters, dict):
-        raise _fail("'parameters' must be an object")
+        raise InvalidInput("'parameters' must be an object")
     raw_inputs = doc.get("inputs", [])
     if not isinstance(raw_inputs, list):
-        raise _fail("'inputs' must be a list")
+        raise InvalidInput("'inputs' must be a list")
     feeds: dict[str, np.ndarray] = {}
     offset = 0
     for raw in raw_inputs:
         name, array, used = _decode_input(raw, binary, offset)
         if name in feeds:
-            raise _fail(f"input {name!r} appears twice")
+            raise InvalidInput(f"input {name!r} appears twice")
         feeds[name] = array
         offset += used
     if offset != len(binary):
-        raise _fail(f"{len(binary) - offset} bytes of binary data are not claimed by any input")
+        raise InvalidInput(
+            f"{len(binary) - offset} bytes of binary data are not claimed by any input"
+        )
 
     outputs: list[str] | None = None
     binary_outputs: set[str] = set()
@@ -68,74 +66,78 @@ def decode_request(body: bytes, header_length: str | None = None) -> DecodedRequ
     raw_outputs = doc.get("outputs")
     if raw_outputs is not None:
         if not isinstance(raw_outputs, list):
-            raise _fail("'outputs' must be a list")
+            raise InvalidInput("'outputs' must be a list")
         outputs = []
         for item in raw_outputs:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise _fail("each requested output needs a 'name'")
+                raise InvalidInput("each requested output needs a 'name'")
             outputs.append(item["name"])
             wants = (item.get("parameters") or {}).get("binary_data")
             if wants is True or (wants is None and all_binary):
                 binary_outputs.add(item["name"])
         outputs = outputs or None
-    return DecodedRequest(doc.get("id"), feeds, outputs, binary_outputs if raw_outputs is not None
-                          else ({"*"} if all_binary else set()), parameters)
+    if raw_outputs is None and all_binary:
+        binary_outputs = {"*"}
+    return DecodedRequest(doc.get("id"), feeds, outputs, binary_outputs, parameters)
 
 
 def _decode_input(raw: Any, binary: memoryview, offset: int) -> tuple[str, np.ndarray, int]:
     if not isinstance(raw, dict):
-        raise _fail("each input must be an object with name, datatype, shape and data")
+        raise InvalidInput("each input must be an object with name, datatype, shape and data")
     name = raw.get("name")
     if not isinstance(name, str):
-        raise _fail("an input has no 'name'")
+        raise InvalidInput("an input has no 'name'")
     datatype = raw.get("datatype")
     dtype = V2_TO_NUMPY.get(datatype) if isinstance(datatype, str) else None
     if dtype is None:
-        raise _fail(f"input {name!r}: unknown datatype {datatype!r} (expected one of {', '.join(V2_TO_NUMPY)})")
+        raise InvalidInput(
+            f"input {name!r}: unknown datatype {datatype!r} (expected one of {', '.join(V2_TO_NUMPY)})"
+        )
     shape = raw.get("shape")
     if not isinstance(shape, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):
-        raise _fail(f"input {name!r}: 'shape' must be a list of non-negative integers")
+        raise InvalidInput(f"input {name!r}: 'shape' must be a list of non-negative integers")
     count = math.prod(shape)
     params = raw.get("parameters") or {}
     size = params.get("binary_data_size") if isinstance(params, dict) else None
     if size is not None:
         if not isinstance(size, int) or size < 0:
-            raise _fail(f"input {name!r}: binary_data_size must be a non-negative integer")
+            raise InvalidInput(f"input {name!r}: binary_data_size must be a non-negative integer")
         if offset + size > len(binary):
-            raise _fail(f"input {name!r}: binary_data_size {size} runs past the end of the body")
+            raise InvalidInput(
+                f"input {name!r}: binary_data_size {size} runs past the end of the body"
+            )
         chunk = binary[offset : offset + size]
         if datatype == "BYTES":
             array = decode_bytes_elements(chunk, count, name)
         else:
             if size != count * dtype.itemsize:
-                raise _fail(
+                raise InvalidInput(
                     f"input {name!r}: {size} bytes of binary data, but shape {shape} of "
                     f"{datatype} needs {count * dtype.itemsize}"
                 )
             array = np.frombuffer(chunk, dtype=dtype)
         return name, array.reshape(shape), size
     if "data" not in raw:
-        raise _fail(f"input {name!r} has neither 'data' nor binary_data_size")
+        raise InvalidInput(f"input {name!r} has neither 'data' nor binary_data_size")
     data = raw["data"]
     try:
         if datatype == "BYTES":
             array = np.array(data, dtype=object)
             flat = array.reshape(-1)
-            for i, item in enumerate(flat):
-                if not isinstance(item, str):
-                    raise _fail(f"input {name!r}: BYTES data must be strings")
+            if not all(isinstance(item, str) for item in flat):
+                raise InvalidInput(f"input {name!r}: BYTES data must be strings")
         else:
             array = np.asarray(data, dtype=dtype)
             if datatype != "BOOL" and array.size and _has_bool(data):
-                raise _fail(f"input {name!r}: {datatype} data holds booleans")
+                raise InvalidInput(f"input {name!r}: {datatype} data holds booleans")
     except InvalidInput:
         raise
     except (ValueError, TypeError, OverflowError) as exc:
-        raise _fail(f"input {name!r}: data does not fit {datatype}: {exc}") from None
+        raise InvalidInput(f"input {name!r}: data does not fit {datatype}: {exc}") from None
     if array.size != count:
-        raise _fail(f"input {name!r}: shape {shape} needs {count} values, got {array.size}")
+        raise InvalidInput(f"input {name!r}: shape {shape} needs {count} values, got {array.size}")
     return name, array.reshape(shape), 0
 
 
@@ -159,7 +161,9 @@ def _json_data(array: np.ndarray, datatype: str) -> list:
     return flat.tolist()
 
 
-def encode_response(result: InferenceResult, request: DecodedRequest) -> tuple[bytes, dict[str, str]]:
+def encode_response(
+    result: InferenceResult, request: DecodedRequest
+) -> tuple[bytes, dict[str, str]]:
     """(body, headers) of the V2 response; binary outputs go after the JSON header."""
     outputs = []
     blobs: list[bytes] = []

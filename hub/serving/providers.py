@@ -61,7 +61,9 @@ def choose_providers(override: tuple[str, ...] | list[str] | None = None) -> lis
         available = set(ort.get_available_providers())
         chosen = [p for p in override if p in available]
         for missing in (p for p in override if p not in available):
-            log.warning("execution provider %s is not available in this onnxruntime; ignored", missing)
+            log.warning(
+                "execution provider %s is not available in this onnxruntime; ignored", missing
+            )
         if CPU not in chosen:
             chosen.append(CPU)
         return chosen

@@ -108,12 +108,19 @@ class ModelResidency:
         self._resident[loaded.key] = resident
         log.info(
             "loaded %s on %s (%d bytes, batching %s)",
-            info.ref, ", ".join(loaded.providers), loaded.size, "on" if loaded.batchable else "off",
+            info.ref,
+            ", ".join(loaded.providers),
+            loaded.size,
+            "on" if loaded.batchable else "off",
         )
-        self._notify({
-            "kind": "model.loaded", "model": info.model, "version": info.version,
-            "providers": loaded.providers,
-        })
+        self._notify(
+            {
+                "kind": "model.loaded",
+                "model": info.model,
+                "version": info.version,
+                "providers": loaded.providers,
+            }
+        )
         self._evict(keep=loaded.key)
         return resident
 
@@ -130,7 +137,9 @@ class ModelResidency:
         if resident is None:
             return
         log.info("unloading %s:%d (%s)", key[0], key[1], reason)
-        self._notify({"kind": "model.unloaded", "model": key[0], "version": key[1], "reason": reason})
+        self._notify(
+            {"kind": "model.unloaded", "model": key[0], "version": key[1], "reason": reason}
+        )
         task = asyncio.get_running_loop().create_task(self._close(resident))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

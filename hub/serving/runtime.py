@@ -210,12 +210,14 @@ class InferenceRuntime:
         for item in models:
             version = item.aliases.get("production", item.latest_version)
             unloaded = item.name in self._unloaded
-            entries.append({
-                "name": item.name,
-                "version": "" if version is None else str(version),
-                "state": "UNAVAILABLE" if unloaded else "READY",
-                "reason": "unloaded" if unloaded else "",
-            })
+            entries.append(
+                {
+                    "name": item.name,
+                    "version": "" if version is None else str(version),
+                    "state": "UNAVAILABLE" if unloaded else "READY",
+                    "reason": "unloaded" if unloaded else "",
+                }
+            )
         return entries
 
     def snapshot(self) -> list[dict[str, Any]]:
@@ -238,7 +240,9 @@ class InferenceRuntime:
         if event.kind not in ROUTING_EVENTS:
             return
         async with self._swap_lock:
-            for key in [k for k in self._routes if k[0] == event.model and not isinstance(k[1], int)]:
+            for key in [
+                k for k in self._routes if k[0] == event.model and not isinstance(k[1], int)
+            ]:
                 await self._reroute(key)
 
     async def _reroute(self, key: tuple[str, Ref]) -> None:
@@ -255,10 +259,22 @@ class InferenceRuntime:
         if self.residency.is_resident(old_key) and key[0] not in self._unloaded:
             await self.residency.get(new)  # load and warm before anyone is routed to it
         self._routes[key] = new
-        log.info("%s%s now serves version %d (was %d)", key[0],
-                 "" if key[1] is None else f"@{key[1]}", new.version, old.version)
-        self._notify({"kind": "model.swapped", "model": key[0], "ref": key[1],
-                      "from_version": old.version, "to_version": new.version})
+        log.info(
+            "%s%s now serves version %d (was %d)",
+            key[0],
+            "" if key[1] is None else f"@{key[1]}",
+            new.version,
+            old.version,
+        )
+        self._notify(
+            {
+                "kind": "model.swapped",
+                "model": key[0],
+                "ref": key[1],
+                "from_version": old.version,
+                "to_version": new.version,
+            }
+        )
         if not any((i.model, i.version) == old_key for i in self._routes.values()):
             self.residency.retire(old_key, reason=f"replaced by version {new.version}")
 

@@ -31,7 +31,11 @@ class ServingOptions:
     def override(self, values: dict | None) -> "ServingOptions":
         if not values:
             return self
-        known = {k: values[k] for k in ("max_batch_size", "max_batch_time", "max_queue", "run_concurrency") if k in values}
+        known = {
+            k: values[k]
+            for k in ("max_batch_size", "max_batch_time", "max_queue", "run_concurrency")
+            if k in values
+        }
         try:
             return ServingOptions(
                 max_batch_size=max(1, int(known.get("max_batch_size", self.max_batch_size))),
@@ -144,9 +148,11 @@ def load_model(
         TensorSpec(arg.name, ORT_TYPE_TO_V2.get(arg.type, "BYTES"), _shape(arg.shape))
         for arg in session.get_outputs()
     ]
-    batchable = bool(inputs) and all(
-        len(s.shape) >= 1 and s.shape[0] == -1 for s in inputs.values()
-    ) and all(len(o.shape) >= 1 and o.shape[0] == -1 for o in outputs)
+    batchable = (
+        bool(inputs)
+        and all(len(s.shape) >= 1 and s.shape[0] == -1 for s in inputs.values())
+        and all(len(o.shape) >= 1 and o.shape[0] == -1 for o in outputs)
+    )
     executor = WorkerThreads(options.run_concurrency, f"onnxhub-run-{info.model}")
     loaded = LoadedModel(
         info=info,
@@ -166,5 +172,3 @@ def load_model(
     except Exception as exc:  # a model may reject all-zero input; it can still serve real data
         log.warning("%s: warm-up run failed (%s); serving without warm-up", info.ref, exc)
     return loaded
-
-

@@ -49,7 +49,9 @@ def all_types_sample(rows: int = 3) -> dict[str, np.ndarray]:
     for name in ALL_TYPES:
         key = f"in_{name.lower()}"
         if name == "BYTES":
-            sample[key] = np.array([[f"r{i}c{j}-é" for j in range(2)] for i in range(rows)], dtype=object)
+            sample[key] = np.array(
+                [[f"r{i}c{j}-é" for j in range(2)] for i in range(rows)], dtype=object
+            )
         elif name == "BOOL":
             sample[key] = rng.integers(0, 2, (rows, 2)).astype(bool)
         else:
@@ -86,7 +88,12 @@ def generator_model(latent_dim: int = 4, out_dim: int = 3) -> tuple[onnx.ModelPr
 
 def v2_input(name: str, array: np.ndarray, datatype: str = "FP32") -> dict:
     """A V2 JSON input with flat row-major data."""
-    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": array.ravel().tolist()}
+    return {
+        "name": name,
+        "datatype": datatype,
+        "shape": list(array.shape),
+        "data": array.ravel().tolist(),
+    }
 
 
 def slow_model(width: int = 1024, layers: int = 20) -> onnx.ModelProto:

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from onnx_graphs import v2_input
 
 from hub.api import Hub
 from hub.server.app import create_app
-from onnx_graphs import v2_input
 
 ROW = [5.1, 3.5, 1.4, 0.2]
 
@@ -34,8 +34,12 @@ BAD = [
     ("missing input", {"inputs": []}, 400, "missing input"),
     ("unknown input", _req(name="features"), 400, "unknown input 'features'"),
     ("unknown output", {**_req(), "outputs": [{"name": "scores"}]}, 400, "unknown output 'scores'"),
-    ("no data", {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4]}]}, 400,
-     "neither 'data'"),
+    (
+        "no data",
+        {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4]}]},
+        400,
+        "neither 'data'",
+    ),
 ]
 
 
@@ -44,8 +48,9 @@ async def test_bad_request_is_refused_and_the_server_keeps_serving(
     client, label, body, status, message
 ) -> None:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    resp = await client.post("/v2/models/iris/infer", data=data,
-                             headers={"Content-Type": "application/json"})
+    resp = await client.post(
+        "/v2/models/iris/infer", data=data, headers={"Content-Type": "application/json"}
+    )
     assert resp.status == status
     error = (await resp.json())["error"]
     assert message in error, error
@@ -55,8 +60,18 @@ async def test_bad_request_is_refused_and_the_server_keeps_serving(
 
 async def test_binary_sizes_are_checked(client) -> None:
     def header(size: int) -> bytes:
-        return json.dumps({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4],
-                                       "parameters": {"binary_data_size": size}}]}).encode()
+        return json.dumps(
+            {
+                "inputs": [
+                    {
+                        "name": "input",
+                        "datatype": "FP32",
+                        "shape": [1, 4],
+                        "parameters": {"binary_data_size": size},
+                    }
+                ]
+            }
+        ).encode()
 
     blob = np.array(ROW, dtype=np.float32).tobytes()
     for length, payload, message in (
@@ -65,8 +80,11 @@ async def test_binary_sizes_are_checked(client) -> None:
         (len(header(16)), header(16) + blob[:8], "runs past"),
         (len(header(16)) + 999, header(16) + blob, "body has"),
     ):
-        resp = await client.post("/v2/models/iris/infer", data=payload,
-                                 headers={"Inference-Header-Content-Length": str(length)})
+        resp = await client.post(
+            "/v2/models/iris/infer",
+            data=payload,
+            headers={"Inference-Header-Content-Length": str(length)},
+        )
         assert resp.status == 400
         assert message in (await resp.json())["error"]
 

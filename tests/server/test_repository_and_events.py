@@ -7,18 +7,22 @@ import json
 from dataclasses import replace
 
 import numpy as np
+from onnx_graphs import generator_model, v2_input
 
 from hub.api import Hub
 from hub.server.app import create_app
-from onnx_graphs import generator_model, v2_input
 
-ROW = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}]}
+ROW = {
+    "inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}]
+}
 
 
 async def test_unload_makes_the_model_not_ready_until_loaded_again(client) -> None:
     index = await (await client.post("/v2/repository/index")).json()
     assert {(e["name"], e["version"], e["state"]) for e in index} == {
-        ("iris", "1", "READY"), ("linear", "1", "READY")}
+        ("iris", "1", "READY"),
+        ("linear", "1", "READY"),
+    }
     assert (await client.post("/v2/models/iris/infer", json=ROW)).status == 200
 
     assert (await client.post("/v2/repository/models/iris/unload")).status == 200
@@ -29,8 +33,12 @@ async def test_unload_makes_the_model_not_ready_until_loaded_again(client) -> No
     assert "unloaded" in (await resp.json())["error"]
     index = await (await client.post("/v2/repository/index")).json()
     assert {e["name"]: e["state"] for e in index}["iris"] == "UNAVAILABLE"
-    assert (await client.post("/v2/models/linear/infer", json={
-        "inputs": [v2_input("input", np.ones((1, 5), np.float32))]})).status != 503
+    assert (
+        await client.post(
+            "/v2/models/linear/infer",
+            json={"inputs": [v2_input("input", np.ones((1, 5), np.float32))]},
+        )
+    ).status != 503
 
     resp = await client.post("/v2/repository/models/iris/load")
     assert resp.status == 200 and (await resp.json())["state"] == "READY"
@@ -42,6 +50,7 @@ async def test_unload_makes_the_model_not_ready_until_loaded_again(client) -> No
 async def _read_events(resp, wanted: int, timeout: float = 5.0) -> list[tuple[str, dict]]:
     events: list[tuple[str, dict]] = []
     kind = None
+
     async def read() -> None:
         nonlocal kind
         while len(events) < wanted:
@@ -50,6 +59,7 @@ async def _read_events(resp, wanted: int, timeout: float = 5.0) -> list[tuple[st
                 kind = line[7:]
             elif line.startswith("data: "):
                 events.append((kind, json.loads(line[6:])))
+
     await asyncio.wait_for(read(), timeout)
     return events
 
@@ -86,7 +96,10 @@ async def test_metrics_report_requests_batches_and_providers(client) -> None:
     assert 'onnxhub_batch_size_count{model="iris"} 3.0' in text
     assert "onnxhub_loaded_models 1.0" in text
     assert 'onnxhub_queue_depth{model="iris",version="1"} 0.0' in text
-    assert 'onnxhub_model_provider{model="iris",provider="CPUExecutionProvider",version="1"} 1.0' in text
+    assert (
+        'onnxhub_model_provider{model="iris",provider="CPUExecutionProvider",version="1"} 1.0'
+        in text
+    )
 
 
 class GeneratorCatalog:
@@ -101,7 +114,9 @@ class GeneratorCatalog:
     def get_version(self, name, ref=None):  # type: ignore[no-untyped-def]
         info = self._hub.get_version(name, ref)
         if name == "gen":
-            info = replace(info, task="generation", metadata={**info.metadata, "latent_input": "latent"})
+            info = replace(
+                info, task="generation", metadata={**info.metadata, "latent_input": "latent"}
+            )
         return info
 
 
@@ -120,8 +135,11 @@ async def test_generation_draws_the_latent_from_the_seed(aiohttp_client, catalog
     assert doc["parameters"] == {"seed": 7, "num_samples": 5}
     again = await (await client.post("/v2/models/gen/infer", json=body)).json()
     assert again["outputs"][0]["data"] == doc["outputs"][0]["data"]
-    other = await (await client.post("/v2/models/gen/infer", json={
-        "parameters": {"seed": 8, "num_samples": 5}})).json()
+    other = await (
+        await client.post(
+            "/v2/models/gen/infer", json={"parameters": {"seed": 8, "num_samples": 5}}
+        )
+    ).json()
     assert other["outputs"][0]["data"] != doc["outputs"][0]["data"]
     bad = await client.post("/v2/models/gen/infer", json={"parameters": {"seed": "x"}})
     assert bad.status == 400 and "seed" in (await bad.json())["error"]

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as httpclient
+from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample, slow_model
 from tritonclient.utils import InferenceServerException
 
 from hub.api import Hub
 from hub.settings import Settings
-from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample, slow_model
 
 
 def _free_port() -> int:
@@ -35,14 +35,21 @@ def served(tmp_path: Path, logreg):  # type: ignore[no-untyped-def]
         hub.publish(model, name="iris", sample=X)
         hub.publish(all_types_model(), name="alltypes", sample=all_types_sample())
     port = _free_port()
-    env = {**os.environ, "ONNXHUB_HOME": str(home), "ONNXHUB_PROVIDERS": "CPUExecutionProvider",
-           "ONNXHUB_INTRA_OP_THREADS": "1", "ONNXHUB_EVENT_POLL_INTERVAL": "0.2"}
+    env = {
+        **os.environ,
+        "ONNXHUB_HOME": str(home),
+        "ONNXHUB_PROVIDERS": "CPUExecutionProvider",
+        "ONNXHUB_INTRA_OP_THREADS": "1",
+        "ONNXHUB_EVENT_POLL_INTERVAL": "0.2",
+    }
     env.pop("ONNXHUB_DATABASE_URL", None)
     env.pop("ONNXHUB_ARTIFACTS", None)
     log = (tmp_path / "serve.log").open("w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "hub.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     client = httpclient.InferenceServerClient(f"127.0.0.1:{port}")
     deadline = time.monotonic() + 60
@@ -67,17 +74,23 @@ def served(tmp_path: Path, logreg):  # type: ignore[no-untyped-def]
 def test_tritonclient_infers_with_and_without_binary_data(served, binary: bool) -> None:
     server, client, _home, model, X, _log = served
     assert client.is_server_live() and client.is_model_ready("iris")
-    assert {"binary_tensor_data", "model_repository"} <= set(client.get_server_metadata()["extensions"])
+    assert {"binary_tensor_data", "model_repository"} <= set(
+        client.get_server_metadata()["extensions"]
+    )
     meta = client.get_model_metadata("iris")
     assert meta["versions"] == ["1"] and meta["inputs"][0]["shape"] == [-1, 4]
 
     rows = X[:7]
     inp = httpclient.InferInput("input", list(rows.shape), "FP32")
     inp.set_data_from_numpy(rows, binary_data=binary)
-    outputs = [httpclient.InferRequestedOutput(n, binary_data=binary) for n in ("label", "probabilities")]
+    outputs = [
+        httpclient.InferRequestedOutput(n, binary_data=binary) for n in ("label", "probabilities")
+    ]
     result = client.infer("iris", [inp], outputs=outputs, request_id="abc", model_version="1")
     np.testing.assert_array_equal(result.as_numpy("label"), model.predict(rows))
-    np.testing.assert_allclose(result.as_numpy("probabilities"), model.predict_proba(rows), atol=1e-5)
+    np.testing.assert_allclose(
+        result.as_numpy("probabilities"), model.predict_proba(rows), atol=1e-5
+    )
     assert result.get_response()["id"] == "abc"
 
     sample = all_types_sample(rows=3)
@@ -94,8 +107,10 @@ def test_tritonclient_infers_with_and_without_binary_data(served, binary: bool) 
     for v2, key in zip(ALL_TYPES, sample):
         got = result.as_numpy("out_" + key[3:])
         if v2 == "BYTES":
-            got = np.array([[x.decode() if isinstance(x, bytes) else x for x in row] for row in got],
-                           dtype=object)
+            got = np.array(
+                [[x.decode() if isinstance(x, bytes) else x for x in row] for row in got],
+                dtype=object,
+            )
         np.testing.assert_array_equal(got, sample[key], err_msg=v2)
 
 
@@ -145,14 +160,26 @@ def test_sigterm_drains_in_flight_requests(served) -> None:
     port = server.args[-1]
     base = f"http://127.0.0.1:{port}"
     rows = np.random.default_rng(0).standard_normal((2048, 1024)).astype(np.float32)
-    header = json.dumps({"inputs": [{"name": "x", "datatype": "FP32", "shape": [2048, 1024],
-                                     "parameters": {"binary_data_size": rows.nbytes}}],
-                         "parameters": {"binary_data_output": True}}).encode()
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "datatype": "FP32",
+                    "shape": [2048, 1024],
+                    "parameters": {"binary_data_size": rows.nbytes},
+                }
+            ],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()
     outcome: dict = {}
 
     def send() -> None:
         request = urllib.request.Request(
-            f"{base}/v2/models/slow/infer", data=header + rows.tobytes(), method="POST",
+            f"{base}/v2/models/slow/infer",
+            data=header + rows.tobytes(),
+            method="POST",
             headers={"Inference-Header-Content-Length": str(len(header))},
         )
         with urllib.request.urlopen(request, timeout=120) as response:
@@ -171,7 +198,7 @@ def test_sigterm_drains_in_flight_requests(served) -> None:
     sender.join(120)
     assert outcome["status"] == 200
     body = outcome["body"]
-    y = np.frombuffer(body[outcome["length"]:], dtype=np.float32).reshape(rows.shape)
+    y = np.frombuffer(body[outcome["length"] :], dtype=np.float32).reshape(rows.shape)
     np.testing.assert_allclose(y, rows, rtol=1e-5, atol=1e-5)
     assert server.wait(timeout=30) == 0
     assert "unloading slow:1 (shutdown)" in log.read_text()

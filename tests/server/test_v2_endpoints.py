@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample, v2_input
 
 from hub.api import Hub
 from hub.server.app import create_app
-from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample, v2_input
 
 
 async def test_health_and_server_metadata(client) -> None:
@@ -28,7 +28,10 @@ async def test_model_metadata_follows_the_spec(client) -> None:
     assert meta["name"] == "iris" and meta["versions"] == ["1"]
     assert meta["platform"] == "onnxruntime_onnx"
     assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 4]}]
-    assert {o["name"]: o["shape"] for o in meta["outputs"]} == {"label": [-1], "probabilities": [-1, 3]}
+    assert {o["name"]: o["shape"] for o in meta["outputs"]} == {
+        "label": [-1],
+        "probabilities": [-1, 3],
+    }
     assert meta["parameters"]["providers"] == ["CPUExecutionProvider"]
     same = await (await client.get("/v2/models/iris/versions/1")).json()
     assert same["inputs"] == meta["inputs"]
@@ -50,8 +53,10 @@ async def test_json_inference_matches_scikit_learn(client, logreg) -> None:
     probabilities = np.array(out["probabilities"]["data"]).reshape(out["probabilities"]["shape"])
     np.testing.assert_allclose(probabilities, model.predict_proba(rows), atol=1e-5)
 
-    nested = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [5, 4],
-                          "data": rows.tolist()}], "outputs": [{"name": "label"}]}
+    nested = {
+        "inputs": [{"name": "input", "datatype": "FP32", "shape": [5, 4], "data": rows.tolist()}],
+        "outputs": [{"name": "label"}],
+    }
     doc = await (await client.post("/v2/models/iris/infer", json=nested)).json()
     assert [o["name"] for o in doc["outputs"]] == ["label"]
     assert doc["outputs"][0]["data"] == model.predict(rows).tolist()
@@ -74,15 +79,19 @@ async def test_version_segment_takes_numbers_and_aliases(client, catalog: Hub, r
 
     assert (await served("/v2/models/linear/infer"))[0] == "2"  # latest without production
     assert (await served("/v2/models/linear/versions/1/infer"))[1] == pytest.approx(
-        float(model.predict(X[:1])[0]), rel=1e-4)
+        float(model.predict(X[:1])[0]), rel=1e-4
+    )
     catalog.set_alias("linear", "production", 1)
     catalog.set_alias("linear", "canary", 2)
     assert (await served("/v2/models/linear/versions/canary/infer"))[0] == "2"
     assert (await served("/v2/models/linear/versions/production/infer"))[0] == "1"
     meta = await (await client.get("/v2/models/linear")).json()
     assert meta["versions"] == ["1", "2"]
-    for path in ("/v2/models/linear/versions/9/infer", "/v2/models/linear/versions/nope/infer",
-                 "/v2/models/nosuch/infer"):
+    for path in (
+        "/v2/models/linear/versions/9/infer",
+        "/v2/models/linear/versions/nope/infer",
+        "/v2/models/nosuch/infer",
+    ):
         resp = await client.post(path, json=row)
         assert resp.status == 404 and "error" in await resp.json()
 
@@ -117,15 +126,25 @@ async def test_every_datatype_round_trips_as_binary(typed_client) -> None:
     for v2, key in zip(ALL_TYPES, sample):
         array = sample[key]
         blob = encode_bytes_elements(array) if v2 == "BYTES" else array.tobytes()
-        header_inputs.append({"name": key, "datatype": v2, "shape": list(array.shape),
-                              "parameters": {"binary_data_size": len(blob)}})
+        header_inputs.append(
+            {
+                "name": key,
+                "datatype": v2,
+                "shape": list(array.shape),
+                "parameters": {"binary_data_size": len(blob)},
+            }
+        )
         blobs.append(blob)
-    header = json.dumps({"inputs": header_inputs,
-                         "parameters": {"binary_data_output": True}}).encode()
+    header = json.dumps(
+        {"inputs": header_inputs, "parameters": {"binary_data_output": True}}
+    ).encode()
     resp = await typed_client.post(
-        "/v2/models/alltypes/infer", data=header + b"".join(blobs),
-        headers={"Inference-Header-Content-Length": str(len(header)),
-                 "Content-Type": "application/octet-stream"},
+        "/v2/models/alltypes/infer",
+        data=header + b"".join(blobs),
+        headers={
+            "Inference-Header-Content-Length": str(len(header)),
+            "Content-Type": "application/octet-stream",
+        },
     )
     assert resp.status == 200, await resp.text()
     body = await resp.read()

@@ -28,10 +28,21 @@ def scale_model_bytes(factor: float, width: int = 3, batch: int | None = None) -
 
 def version_info(model: str, version: int, size: int, **fields) -> VersionInfo:
     base = dict(
-        model=model, version=version, family="sklearn", framework="scikit-learn",
-        framework_version="test", opset=17, ir_version=10,
-        inputs=(TensorSpec("input", "FP32", (-1, 4)),), outputs=(), sha256="0" * 64, size=size,
-        parity=None, test_data_sha256=None, task=None, created_at=datetime.now(timezone.utc),
+        model=model,
+        version=version,
+        family="sklearn",
+        framework="scikit-learn",
+        framework_version="test",
+        opset=17,
+        ir_version=10,
+        inputs=(TensorSpec("input", "FP32", (-1, 4)),),
+        outputs=(),
+        sha256="0" * 64,
+        size=size,
+        parity=None,
+        test_data_sha256=None,
+        task=None,
+        created_at=datetime.now(timezone.utc),
     )
     base.update(fields)
     return VersionInfo(**base)

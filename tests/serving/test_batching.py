@@ -7,11 +7,10 @@ import threading
 
 import numpy as np
 import pytest
+from onnx_helpers import make_loaded, scale_model_bytes
 
 from hub.errors import Unavailable
 from hub.serving.batching import AdaptiveBatcher
-
-from onnx_helpers import make_loaded, scale_model_bytes
 
 
 class GatedRuns:
@@ -71,7 +70,9 @@ async def test_batches_respect_max_batch_size(logreg_onnx) -> None:
     loaded = make_loaded(model_bytes, max_batch_size=4, max_batch_time=0.0)
     gated = GatedRuns(loaded)
     batcher = AdaptiveBatcher(loaded)
-    tasks = [asyncio.ensure_future(batcher.submit({"input": X[i : i + 1]}, ["label"])) for i in range(11)]
+    tasks = [
+        asyncio.ensure_future(batcher.submit({"input": X[i : i + 1]}, ["label"])) for i in range(11)
+    ]
     await _until(lambda: batcher.queue_depth == 10)
     gated.gate.set()
     labels = await asyncio.gather(*tasks)
@@ -102,7 +103,9 @@ async def test_a_failed_batch_fails_each_request_and_the_batcher_goes_on(logreg_
     loaded = make_loaded(model_bytes, max_batch_time=0.0)
     gated = GatedRuns(loaded, fail_batches=True)
     batcher = AdaptiveBatcher(loaded)
-    tasks = [asyncio.ensure_future(batcher.submit({"input": X[i : i + 1]}, ["label"])) for i in range(5)]
+    tasks = [
+        asyncio.ensure_future(batcher.submit({"input": X[i : i + 1]}, ["label"])) for i in range(5)
+    ]
     await _until(lambda: batcher.queue_depth == 4)
     gated.gate.set()
     outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
@@ -152,14 +155,18 @@ async def test_closing_fails_what_cannot_finish(logreg_onnx) -> None:
 def test_a_version_can_override_its_serving_options() -> None:
     from hub.serving.sessions import ServingOptions
 
-    defaults = ServingOptions(max_batch_size=32, max_batch_time=0.002, max_queue=1024, run_concurrency=1)
+    defaults = ServingOptions(
+        max_batch_size=32, max_batch_time=0.002, max_queue=1024, run_concurrency=1
+    )
     assert defaults.override(None) is defaults
     tuned = defaults.override({"max_batch_size": 8, "run_concurrency": 2, "unrelated": 1})
     assert (tuned.max_batch_size, tuned.run_concurrency, tuned.max_queue) == (8, 2, 1024)
     assert defaults.override({"max_batch_size": "many"}) == defaults  # bad metadata: defaults
 
 
-async def test_partial_batches_wait_at_most_max_batch_time_while_other_runs_are_busy(logreg_onnx) -> None:
+async def test_partial_batches_wait_at_most_max_batch_time_while_other_runs_are_busy(
+    logreg_onnx,
+) -> None:
     model_bytes, X = logreg_onnx
     loaded = make_loaded(model_bytes, run_concurrency=2, max_batch_time=0.05)
     gated = GatedRuns(loaded)

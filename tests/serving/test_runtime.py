@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from onnx_helpers import scale_model_bytes
 
 from hub.api import Hub
 from hub.errors import InvalidInput, NotFound, Unavailable
 from hub.serving.runtime import InferenceRuntime
 from hub.settings import Settings
-
-from onnx_helpers import scale_model_bytes
 
 X = np.arange(6, dtype=np.float32).reshape(2, 3)
 
@@ -23,12 +22,17 @@ X = np.arange(6, dtype=np.float32).reshape(2, 3)
 @pytest.fixture
 def scales(tmp_path: Path) -> Hub:
     """Three catalogued models ``s2``, ``s3``, ``s4``: y = x * 2, 3, 4."""
-    settings = replace(Settings.for_home(tmp_path / "home"), event_poll_interval=0.05,
-                       providers=("CPUExecutionProvider",), intra_op_threads=1)
+    settings = replace(
+        Settings.for_home(tmp_path / "home"),
+        event_poll_interval=0.05,
+        providers=("CPUExecutionProvider",),
+        intra_op_threads=1,
+    )
     hub = Hub(settings)
     for factor in (2, 3, 4):
-        hub.publish(onnx.load_from_string(scale_model_bytes(float(factor))),
-                    name=f"s{factor}", sample=X)
+        hub.publish(
+            onnx.load_from_string(scale_model_bytes(float(factor))), name=f"s{factor}", sample=X
+        )
     yield hub
     hub.close()
 
@@ -103,8 +107,9 @@ async def test_inputs_are_checked_against_the_session(scales: Hub) -> None:
 async def test_alias_move_swaps_after_warm_up_without_failing_requests(scales: Hub) -> None:
     """Under concurrent load, publish a new version and move ``production``: every request
     succeeds and each client sees the old outputs, then only the new ones."""
-    scales.publish(onnx.load_from_string(scale_model_bytes(10.0)), name="s2", sample=X,
-                   alias="production")  # s2 version 2 (x10) is production
+    scales.publish(
+        onnx.load_from_string(scale_model_bytes(10.0)), name="s2", sample=X, alias="production"
+    )  # s2 version 2 (x10) is production
     runtime = await _runtime(scales)
     from hub.serving.events import EventFollower
 
@@ -126,8 +131,9 @@ async def test_alias_move_swaps_after_warm_up_without_failing_requests(scales: H
     try:
         clients = [asyncio.ensure_future(client(i)) for i in range(6)]
         await asyncio.sleep(0.2)
-        await asyncio.to_thread(scales.publish, onnx.load_from_string(scale_model_bytes(7.0)),
-                                name="s2", sample=X)  # version 3, not production: no change
+        await asyncio.to_thread(
+            scales.publish, onnx.load_from_string(scale_model_bytes(7.0)), name="s2", sample=X
+        )  # version 3, not production: no change
         await asyncio.sleep(0.2)
         await asyncio.to_thread(scales.set_alias, "s2", "production", 3)
         loop = asyncio.get_running_loop()
