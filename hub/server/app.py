@@ -3,6 +3,22 @@
 ``create_app(hub)`` returns an app other route modules may add to. Its runtime (sessions,
 executors, the catalog event follower) is created and closed in ``cleanup_ctx``; shutdown
 stops taking requests, ends event streams, drains in-flight requests, then closes sessions.
+
+Routes (Open Inference Protocol v2 REST, plus the Triton extensions tritonclient uses):
+
+- ``GET /v2/health/live``, ``GET /v2/health/ready`` (503 while starting or draining), ``GET /v2``
+- ``GET /v2/models/{m}[/versions/{v}]``, ``.../ready`` (503 when unloaded), ``POST .../infer``;
+  ``{v}`` is a version number or an alias; without it: the ``production`` alias, else the latest
+- ``POST /v2/repository/index``, ``POST /v2/repository/models/{m}/load`` and ``.../unload``
+- ``GET /v2/events``: server-sent events (catalog events with their log id, and the runtime's
+  ``model.loaded`` / ``model.unloaded`` / ``model.swapped``); ``Last-Event-ID`` replays
+- ``GET /metrics``: Prometheus text
+
+Settings used (``ONNXHUB_*``): ``MAX_REQUEST_BYTES`` (413 beyond), ``PROVIDERS``,
+``INTRA_OP_THREADS``, ``MAX_LOADED_BYTES`` / ``MAX_LOADED_MODELS`` (LRU residency),
+``MAX_BATCH_SIZE``, ``MAX_BATCH_TIME``, ``RUN_CONCURRENCY``, ``MAX_QUEUE`` (503 + Retry-After
+beyond), ``EVENT_POLL_INTERVAL``. A version's ``metadata["serving"]`` may override the batching
+and queue knobs for that version.
 """
 
 from __future__ import annotations
