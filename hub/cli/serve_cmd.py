@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import click
@@ -40,6 +41,7 @@ def serve(host: str, port: int, log_level: str) -> None:
     hub = Hub(settings)
     try:
         app = create_app(hub, settings)
+        app.on_startup.append(_freeze_startup_objects)
         click.echo(f"onnxhub serving {settings.database_url} on http://{host}:{port}/v2", err=True)
         web.run_app(
             app,
@@ -52,6 +54,13 @@ def serve(host: str, port: int, log_level: str) -> None:
         )
     finally:
         hub.close()
+
+
+async def _freeze_startup_objects(app: object) -> None:
+    """Move everything alive after start-up (modules, sessions, catalog) out of the collector's
+    reach: a full collection over them costs tens of milliseconds, which showed as p99 stalls."""
+    gc.collect()
+    gc.freeze()
 
 
 if __name__ == "__main__":
