@@ -17,8 +17,9 @@ Routes (Open Inference Protocol v2 REST, plus the Triton extensions tritonclient
 Settings used (``ONNXHUB_*``): ``MAX_REQUEST_BYTES`` (413 beyond), ``PROVIDERS``,
 ``INTRA_OP_THREADS``, ``MAX_LOADED_BYTES`` / ``MAX_LOADED_MODELS`` (LRU residency),
 ``MAX_BATCH_SIZE``, ``MAX_BATCH_TIME``, ``RUN_CONCURRENCY``, ``MAX_QUEUE`` (503 + Retry-After
-beyond), ``EVENT_POLL_INTERVAL``. A version's ``metadata["serving"]`` may override the batching
-and queue knobs for that version.
+beyond), ``EVENT_POLL_INTERVAL``. Per model, the batching and queue knobs can be overridden by the
+version's ``metadata["serving"]`` and, above that, by ``ONNXHUB_MODEL_OPTIONS`` (JSON:
+``{"iris": {"max_batch_size": 8, "run_concurrency": 2}}``).
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ class ModelResidency:
         max_loaded_models: int,
         notify: Callable[[dict], None],
         on_batch: Callable[[str, int], None] | None = None,
+        model_options: dict[str, dict] | None = None,
     ) -> None:
         self._fetch_bytes = fetch_bytes
         self._loader = loader
@@ -57,6 +58,7 @@ class ModelResidency:
         self._max_models = max(1, max_loaded_models)
         self._notify = notify
         self._on_batch = on_batch
+        self._model_options = model_options or {}
         self._resident: OrderedDict[Key, Resident] = OrderedDict()
         self._loading: dict[Key, asyncio.Task] = {}
         self._closing: set[asyncio.Task] = set()
@@ -94,7 +96,9 @@ class ModelResidency:
     async def _load(self, info: VersionInfo) -> Resident:
         loop = asyncio.get_running_loop()
         model_bytes = await self._fetch_bytes(info)
-        options = self._defaults.override(info.metadata.get("serving") if info.metadata else None)
+        # Settings < the version's own metadata["serving"] < ONNXHUB_MODEL_OPTIONS for its name.
+        options = self._defaults.override((info.metadata or {}).get("serving"))
+        options = options.override(self._model_options.get(info.model))
         loaded = await loop.run_in_executor(
             self._loader,
             load_model,

@@ -22,7 +22,7 @@ from hub.records import EventInfo, VersionInfo
 from hub.serving.generation import draw_latent
 from hub.serving.providers import choose_providers
 from hub.serving.residency import ModelResidency, Resident
-from hub.serving.sessions import LoadedModel, ServingOptions
+from hub.serving.sessions import LoadedModel, ServingOptions, per_model_options
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class InferenceRuntime:
             max_loaded_models=settings.max_loaded_models,
             notify=self._notify,
             on_batch=on_batch,
+            model_options=per_model_options(),
         )
 
     async def call(self, fn: Callable, *args: Any) -> Any:

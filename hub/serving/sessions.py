@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import onnxruntime as ort
@@ -45,6 +48,25 @@ class ServingOptions:
             )
         except (TypeError, ValueError):
             return self
+
+
+#: Environment variable with per-model serving options, e.g. ``{"iris": {"max_batch_size": 8}}``.
+MODEL_OPTIONS_ENV = "ONNXHUB_MODEL_OPTIONS"
+
+
+def per_model_options(env: Mapping[str, str] | None = None) -> dict[str, dict]:
+    """Per-model overrides of the serving knobs from ``ONNXHUB_MODEL_OPTIONS`` (JSON object of
+    model name -> {max_batch_size, max_batch_time, max_queue, run_concurrency})."""
+    raw = (os.environ if env is None else env).get(MODEL_OPTIONS_ENV, "").strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{MODEL_OPTIONS_ENV} is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
+        raise InvalidInput(f"{MODEL_OPTIONS_ENV} must map model names to objects of options")
+    return parsed
 
 
 @dataclass

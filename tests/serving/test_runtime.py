@@ -155,3 +155,20 @@ async def test_alias_move_swaps_after_warm_up_without_failing_requests(scales: H
         assert set(values[:switch]) == {10.0} and set(values[switch:]) == {7.0}
     events = [e.kind for e in scales.events_after(0)]
     assert "alias.set" in events
+
+
+async def test_per_model_options_from_the_environment(scales: Hub, monkeypatch) -> None:
+    from hub.serving.sessions import per_model_options
+
+    monkeypatch.setenv("ONNXHUB_MODEL_OPTIONS", '{"s3": {"max_batch_size": 4, "max_queue": 9}}')
+    runtime = await _runtime(scales)
+    try:
+        await _y(runtime, "s2")
+        await _y(runtime, "s3")
+        options = {r.model.info.model: r.model.options for r in runtime.residency.residents()}
+        assert (options["s3"].max_batch_size, options["s3"].max_queue) == (4, 9)
+        assert options["s2"].max_batch_size == scales.settings.max_batch_size
+    finally:
+        await runtime.close()
+    with pytest.raises(InvalidInput, match="not valid JSON"):
+        per_model_options({"ONNXHUB_MODEL_OPTIONS": "{nope"})
