@@ -137,6 +137,11 @@ class Hub:
             }
             if checked.exported.latent_input:
                 extra["latent_input"] = checked.exported.latent_input
+            serving = parsed_card.metadata.get("serving")
+            if serving is not None:
+                if not isinstance(serving, dict):
+                    raise InvalidInput("card front matter 'serving' must be a mapping of options")
+                extra["serving"] = serving
 
             def write(session):  # type: ignore[no-untyped-def]
                 model = queries.upsert_model(

@@ -127,3 +127,13 @@ def test_bad_requests_name_the_problem(sqlite_hub: Hub, logreg, tmp_path: Path) 
     with pytest.raises(InvalidInput, match="front matter"):
         sqlite_hub.publish(model, name="iris", sample=X, card="---\nlicense: [unclosed\n---\n")
     assert sqlite_hub.list_models() == []
+
+
+def test_card_serving_block_becomes_version_serving_options(sqlite_hub: Hub, ridge) -> None:
+    model, X = ridge
+    card = "---\nserving:\n  max_batch_size: 8\n  run_concurrency: 2\n---\n\nLinear.\n"
+    version = sqlite_hub.publish(model, name="linear", sample=X, card=card)
+    assert version.metadata["serving"] == {"max_batch_size": 8, "run_concurrency": 2}
+    with pytest.raises(InvalidInput, match="'serving' must be a mapping"):
+        sqlite_hub.publish(model, name="linear", sample=X, card="---\nserving: fast\n---\n")
+    assert sqlite_hub.get_model("linear").versions == (1,)

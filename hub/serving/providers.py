@@ -36,11 +36,28 @@ def _identity_model() -> bytes:
     return model.SerializeToString()
 
 
+def _preload_pip_cuda_libraries() -> None:
+    """Load CUDA/cuDNN from the ``nvidia-*`` pip packages (as PyTorch installs them), if any.
+
+    onnxruntime-gpu does not search those folders by itself; without this, a machine whose CUDA
+    comes only from pip would silently serve on the CPU.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("nvidia") is None or not hasattr(ort, "preload_dlls"):
+        return
+    try:
+        ort.preload_dlls(directory="")
+    except Exception as exc:  # a partial CUDA install: the probe below will say CPU
+        log.debug("preloading CUDA libraries from nvidia packages failed: %s", exc)
+
+
 @functools.lru_cache(maxsize=1)
 def cuda_works() -> bool:
     """True when a session asked for CUDA really runs on CUDA (measured once, then cached)."""
     if CUDA not in ort.get_available_providers():
         return False
+    _preload_pip_cuda_libraries()
     ort.set_default_logger_severity(4)
     try:
         options = ort.SessionOptions()
