@@ -261,10 +261,12 @@ class Hub:
 
     def open(self, name: str, ref: int | str | None = None) -> Predictor:
         """A ready onnxruntime predictor for ``name`` at ``ref``."""
+        from hub.serving.providers import choose_providers
+
         version = self.get_version(name, ref)
         session = make_session(
             self.model_bytes(version),
-            providers=self.settings.providers,
+            providers=choose_providers(self.settings.providers),
             intra_op_threads=self.settings.intra_op_threads,
             label=version.ref,
         )
