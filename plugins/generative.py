@@ -11,7 +11,8 @@ exactly one input, named :data:`LATENT_INPUT` (``"latent"``, shape ``(batch, lat
 float32), ``task == "generation"`` and ``latent_input == "latent"``, so the runtime can draw the
 noise itself with :func:`draw_latent` when a request gives only ``seed``/``num_samples``.
 
-This module imports no framework: the runtime imports :func:`draw_latent` from it.
+This module imports no framework; :func:`draw_latent` (re-exported here) lives in
+:mod:`hub.generation`, shared with the server.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from hub.errors import InvalidInput
+from hub.generation import draw_latent
 
 #: Name of a generator's noise input in every export.
 LATENT_INPUT = "latent"
@@ -31,23 +33,6 @@ LATENT_INPUT = "latent"
 GENERATION_TASK = "generation"
 #: Seed used to draw the parity sample when a generator's sample is given as a row count.
 PARITY_SEED = 0
-
-
-def draw_latent(num_samples: int, latent_dim: int, seed: int | None) -> np.ndarray:
-    """Standard-normal noise of shape ``(num_samples, latent_dim)``, float32.
-
-    The same ``seed`` always gives the same array (``numpy.random.default_rng(seed)``), so a
-    generation request with a seed is reproducible; ``seed=None`` draws fresh noise.
-    """
-    for label, value in (("num_samples", num_samples), ("latent_dim", latent_dim)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise InvalidInput(f"{label} must be a positive integer, got {value!r}")
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-    ):
-        raise InvalidInput(f"seed must be a non-negative integer or None, got {seed!r}")
-    rng = np.random.default_rng(None if seed is None else int(seed))
-    return rng.standard_normal((int(num_samples), int(latent_dim)), dtype=np.float32)
 
 
 @dataclass(frozen=True)
