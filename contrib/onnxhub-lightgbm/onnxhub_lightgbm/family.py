@@ -11,6 +11,7 @@ import numpy as np
 
 from hub import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin
 from hub.errors import ExportFailed, InvalidInput
+from hub.tabular import feature_matrix
 from onnxhub_lightgbm import convert, native
 
 #: pip distribution for each module the family needs, for the install hint.
@@ -89,7 +90,7 @@ class LightGBMFamily(FamilyPlugin):
             raise InvalidInput(
                 f"the {type(final).__name__} is not fitted; train it first"
             ) from None
-        matrix = convert.feature_matrix(sample, convert.expected_features(estimator))
+        matrix = feature_matrix(sample, convert.expected_features(estimator), "lightgbm")
         onnx_model = convert.to_onnx(estimator, matrix.shape[1], opset)
         classifier = convert.is_classifier(estimator)
         return ExportedModel(
@@ -109,7 +110,7 @@ class LightGBMFamily(FamilyPlugin):
         estimator = as_estimator(model)
         matrix = exported.feeds.get(convert.INPUT_NAME)
         if matrix is None:
-            matrix = convert.feature_matrix(sample, convert.expected_features(estimator))
+            matrix = feature_matrix(sample, convert.expected_features(estimator), "lightgbm")
         if convert.is_classifier(estimator):
             return {
                 "label": np.asarray(estimator.predict(matrix)),
