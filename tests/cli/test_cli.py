@@ -136,3 +136,39 @@ def test_publish_a_torchscript_generator_with_latent_dim(run, tmp_path: Path) ->
     assert version["task"] == "generation" and version["metadata"]["latent_input"] == "latent"
     assert version["inputs"] == [{"name": "latent", "datatype": "FP32", "shape": [-1, 4]}]
     assert version["parity"]["passed"] and version["parity"]["rows"] == 16
+
+
+HIDE_TORCH = """
+import importlib.util, sys
+real_find_spec = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *args: (
+    None if name.split(".")[0] == "torch" else real_find_spec(name, *args)
+)
+from hub.cli.main import cli
+sys.argv = ["onnxhub", *sys.argv[1:]]
+cli()
+"""
+
+
+def test_a_family_without_its_framework_is_unavailable_with_a_hint(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "ONNXHUB_HOME": str(tmp_path / "home")}
+    listed = subprocess.run([sys.executable, "-c", HIDE_TORCH, "plugins", "--json"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    families = {f["family"]: f for f in json.loads(listed.stdout)["families"]}
+    assert families["torch"]["available"] is False
+    assert families["torch"]["install_hint"] == "pip install 'onnxhub[torch]'"
+    assert families["sklearn"]["available"] is True
+    (tmp_path / "net.pt").write_bytes(b"not really torch")
+    np.save(tmp_path / "rows.npy", np.zeros((2, 3), np.float32))
+    published = subprocess.run(
+        [sys.executable, "-c", HIDE_TORCH, "publish", str(tmp_path / "net.pt"), "--name", "net",
+         "--family", "torch", "--sample", str(tmp_path / "rows.npy")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert published.returncode == 6 and "Traceback" not in published.stderr
+    assert "family 'torch' is installed but its framework" in published.stderr
+    assert "pip install 'onnxhub[torch]'" in published.stderr
