@@ -100,3 +100,24 @@ def _merge_opset_imports(onnx_model: Any) -> None:
     for domain, version in seen.items():
         entry = onnx_model.opset_import.add()
         entry.domain, entry.version = domain, version
+
+
+def estimator_outputs(estimator: Any, matrix: np.ndarray, classifier: bool) -> dict[str, np.ndarray]:
+    """The framework's own outputs under the ONNX names: ``label`` and ``probabilities`` for a
+    classifier, ``variable`` ([rows, targets]) for a regressor."""
+    if classifier:
+        return {
+            "label": np.asarray(estimator.predict(matrix)),
+            "probabilities": np.asarray(estimator.predict_proba(matrix)),
+        }
+    return {"variable": np.asarray(estimator.predict(matrix)).reshape(len(matrix), -1)}
+
+
+def missing_distributions(requirements: Mapping[str, str]) -> list[str]:
+    """The pip distributions (values) whose import modules (keys) are not installed.
+
+    Uses ``importlib.util.find_spec``, so nothing heavy is imported to answer it.
+    """
+    import importlib.util
+
+    return [dist for module, dist in requirements.items() if importlib.util.find_spec(module) is None]

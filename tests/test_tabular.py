@@ -32,3 +32,16 @@ def test_convert_estimator_gives_tensor_probabilities(logreg) -> None:
     np.testing.assert_allclose(probabilities, model.predict_proba(X), atol=1e-5)
     with pytest.raises(ExportFailed, match="cannot convert object"):
         convert_estimator(object(), graph_name="x", n_features=4, classifier=False, opset=None)
+
+
+def test_estimator_outputs_and_missing_distributions(logreg, ridge) -> None:
+    from hub.tabular import estimator_outputs, missing_distributions
+
+    clf, Xc = logreg
+    out = estimator_outputs(clf, Xc, classifier=True)
+    assert set(out) == {"label", "probabilities"} and out["probabilities"].shape == (len(Xc), 3)
+    reg, Xr = ridge
+    assert estimator_outputs(reg, Xr, classifier=False)["variable"].shape == (len(Xr), 1)
+    assert missing_distributions({"numpy": "numpy", "no_such_module_x": "no-such-dist"}) == [
+        "no-such-dist"
+    ]

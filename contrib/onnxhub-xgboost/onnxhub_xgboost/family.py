@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import numpy as np
 
 from hub import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin
 from hub.errors import ExportFailed, InvalidInput
-from hub.tabular import feature_matrix
+from hub.tabular import estimator_outputs, feature_matrix, missing_distributions
 from onnxhub_xgboost import convert, native
 
 #: pip distribution for each module the family needs, for the install hint.
@@ -27,9 +26,7 @@ FILE_SCORE = 100
 
 
 def _family_info() -> FamilyInfo:
-    missing = [
-        pip for module, pip in _REQUIREMENTS.items() if importlib.util.find_spec(module) is None
-    ]
+    missing = missing_distributions(_REQUIREMENTS)
     return FamilyInfo(
         name="xgboost",
         framework="xgboost",
@@ -111,12 +108,7 @@ class XGBoostFamily(FamilyPlugin):
         matrix = exported.feeds.get(convert.INPUT_NAME)
         if matrix is None:
             matrix = feature_matrix(sample, convert.expected_features(estimator), "xgboost")
-        if convert.is_classifier(estimator):
-            return {
-                "label": np.asarray(estimator.predict(matrix)),
-                "probabilities": np.asarray(estimator.predict_proba(matrix)),
-            }
-        return {"variable": np.asarray(estimator.predict(matrix)).reshape(len(matrix), -1)}
+        return estimator_outputs(estimator, matrix, convert.is_classifier(estimator))
 
     def card_defaults(self, model: Any) -> dict[str, Any]:
         estimator = as_estimator(model)
