@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from hub.errors import InvalidInput, InvalidModelFile
+from hub.errors import InvalidInput, InvalidModelFile, first_line
 from hub.families import ExportedModel, SampleData
 from hub.onnx_checks import ai_onnx_opset, make_session, runtime_limits, signature, validate_model
 from hub.parity import ParityReport, Tolerance, compare_outputs, pack_test_data
@@ -75,7 +75,7 @@ def _run_onnx(session: ort.InferenceSession, feeds: dict[str, np.ndarray]) -> di
     try:
         results = session.run(None, {n: feeds[n] for n in expected})
     except Exception as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         raise InvalidInput(f"the sample does not fit the exported model: {message}") from None
     return {o.name: np.asarray(r) for o, r in zip(session.get_outputs(), results)}
 

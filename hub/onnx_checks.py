@@ -14,7 +14,7 @@ import onnxruntime as ort
 from onnx import ModelProto
 
 from hub.datatypes import ONNX_ELEM_TO_V2
-from hub.errors import InvalidModelFile
+from hub.errors import InvalidModelFile, first_line
 from hub.records import TensorSpec
 
 #: Default ai.onnx opset families export to: old enough for every onnxruntime we support.
@@ -140,8 +140,7 @@ def validate_model(model: ModelProto, label: str = "model") -> None:
     try:
         onnx.checker.check_model(model, full_check=False)
     except Exception as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidModelFile(f"{label} fails the ONNX checker: {first_line}") from None
+        raise InvalidModelFile(f"{label} fails the ONNX checker: {first_line(exc)}") from None
 
 
 def make_session(
@@ -161,7 +160,7 @@ def make_session(
             model_bytes, sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
         )
     except Exception as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         raise InvalidModelFile(f"onnxruntime cannot load {label}: {message}") from None
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime as ort
 
 from hub.datatypes import numpy_dtype
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, first_line
 from hub.records import VersionInfo
 
 
@@ -56,7 +56,7 @@ class Predictor:
         try:
             results = self.session.run(None, feeds)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise InvalidInput(f"{self.version.ref} rejected the input: {first}") from None
         return {o.name: r for o, r in zip(self.session.get_outputs(), results)}
 

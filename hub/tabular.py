@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.errors import ExportFailed, InvalidInput
+from hub.errors import ExportFailed, InvalidInput, first_line
 from hub.onnx_checks import DEFAULT_OPSET
 
 #: Input name of every single-matrix export.
@@ -83,7 +83,7 @@ def convert_estimator(
             options={id(final): {"zipmap": False}} if classifier else None,
         )
     except Exception as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         raise ExportFailed(
             f"cannot convert {type(model).__name__} to ONNX: {type(exc).__name__}: {message}"
         ) from None

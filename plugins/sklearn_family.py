@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.errors import InvalidInput, InvalidModelFile
+from hub.errors import InvalidInput, InvalidModelFile, first_line
 from hub.families import ConformanceCase, ExportedModel, FamilyInfo, SampleData
 from hub.family_plugin import FamilyPlugin
 
@@ -80,7 +80,7 @@ class SklearnFamily(FamilyPlugin):
                 f"{path.name} needs the Python module {exc.name!r}, which is not installed"
             ) from None
         except Exception as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            detail = first_line(exc)
             raise InvalidModelFile(
                 f"{path.name} is not a readable joblib/pickle file (corrupt or truncated): {detail}"
             ) from None

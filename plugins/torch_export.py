@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from hub.errors import ExportFailed, InvalidInput
+from hub.errors import ExportFailed, InvalidInput, first_line
 
 FAMILY = "torch"
 # the TorchScript exporter's and the torch.export-based exporter's ways of naming a missing op
@@ -171,7 +171,7 @@ def run_module(model: Any, sample: TorchSample) -> dict[str, np.ndarray]:
             outputs = module(*sample.args, **sample.kwargs)
         except (RuntimeError, TypeError, ValueError, IndexError, AssertionError) as exc:
             shapes = ", ".join(f"{n} {tuple(a.shape)}" for n, a in sample.feeds.items())
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise InvalidInput(
                 f"the sample ({shapes}) does not fit the torch model: {first}"
             ) from None
@@ -214,7 +214,7 @@ def export_module(model: Any, sample: TorchSample, output_names: list[str], opse
         except torch.onnx.errors.UnsupportedOperatorError as exc:
             raise _unsupported(exc, opset) from None
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise ExportFailed(f"family {FAMILY!r} could not export the module: {first}") from None
     return onnx.load_from_string(buffer.getvalue())
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.errors import InvalidInput, InvalidModelFile
+from hub.errors import InvalidInput, InvalidModelFile, first_line
 from hub.families import ConformanceCase, ExportedModel, FamilyInfo, SampleData
 from hub.family_plugin import FamilyPlugin
 from hub.onnx_checks import DEFAULT_OPSET
@@ -101,7 +101,7 @@ def load_torch_file(path: Path) -> Any:
                 return torch.export.load(str(path))
             return torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InvalidModelFile(f"{path.name} could not be loaded by PyTorch: {first}") from None
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument
 
-from hub.errors import HubError, InvalidInput, Unavailable
+from hub.errors import HubError, InvalidInput, Unavailable, first_line
 from hub.serving.sessions import LoadedModel
 
 Feeds = dict[str, np.ndarray]
@@ -62,7 +62,7 @@ def batch_key(model: LoadedModel, feeds: Feeds, outputs: list[str]) -> tuple[tup
 def _translate(exc: Exception, ref: str) -> HubError:
     if isinstance(exc, HubError):
         return exc
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = first_line(exc)
     if isinstance(exc, InvalidArgument):
         return InvalidInput(f"{ref} rejected the input: {message}")
     return InferenceFailed(f"inference on {ref} failed: {message}")

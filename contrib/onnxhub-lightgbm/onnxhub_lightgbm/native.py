@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hub.errors import InvalidInput, InvalidModelFile
+from hub.errors import InvalidInput, InvalidModelFile, first_line
 
 SUFFIXES = (".txt",)
 # ``Booster.save_model`` starts with the line "tree" followed by "version=v<N>".
@@ -40,7 +40,7 @@ def looks_like_lightgbm_file(path: Path) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return first_line(exc)
 
 
 def wrap_booster(booster: Any, source: str) -> Any:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hub.errors import InvalidInput, InvalidModelFile
+from hub.errors import InvalidInput, InvalidModelFile, first_line
 
 SUFFIXES = (".ubj", ".json")
 _HEAD_BYTES = 512
@@ -42,7 +42,7 @@ def looks_like_xgboost_file(path: Path) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     # XGBoost prefixes errors with "[hh:mm:ss] /path/file.cc:123: "; the rest is the message.
     return re.sub(r"^\[[0-9:]+\]\s+\S+:\d+:\s*", "", text)
 
