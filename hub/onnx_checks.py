@@ -23,30 +23,34 @@ DEFAULT_OPSET = 17
 DEFAULT_IR_VERSION = 10
 
 
+def identity_model(opset: int = DEFAULT_OPSET, ir_version: int = DEFAULT_IR_VERSION) -> bytes:
+    """A serialized one-node Identity model: the cheapest probe of what onnxruntime accepts."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "probe",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = ir_version
+    return model.SerializeToString()
+
+
 @functools.lru_cache(maxsize=1)
 def runtime_limits() -> tuple[int, int]:
     """(newest IR version, newest ai.onnx opset) the installed onnxruntime really loads.
 
     Measured once by loading a one-node Identity model, rather than trusted from a table.
     """
-    from onnx import TensorProto, helper
-
-    node = helper.make_node("Identity", ["x"], ["y"])
-    graph = helper.make_graph(
-        [node],
-        "probe",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
-    )
 
     def loads(ir_version: int, opset: int) -> bool:
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-        model.ir_version = ir_version
         options = ort.SessionOptions()
         options.log_severity_level = 4
         try:
             ort.InferenceSession(
-                model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+                identity_model(opset, ir_version), options, providers=["CPUExecutionProvider"]
             )
             return True
         except Exception:

@@ -12,7 +12,8 @@ import functools
 import logging
 
 import onnxruntime as ort
-from onnx import TensorProto, helper
+
+from hub.onnx_checks import identity_model
 
 log = logging.getLogger(__name__)
 
@@ -21,19 +22,6 @@ CPU = "CPUExecutionProvider"
 
 #: Severity onnxruntime logs at by default (WARNING); restored after the probe.
 _DEFAULT_SEVERITY = 2
-
-
-def _identity_model() -> bytes:
-    node = helper.make_node("Identity", ["x"], ["y"])
-    graph = helper.make_graph(
-        [node],
-        "provider_probe",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 10
-    return model.SerializeToString()
 
 
 def _preload_pip_cuda_libraries() -> None:
@@ -62,7 +50,7 @@ def cuda_works() -> bool:
     try:
         options = ort.SessionOptions()
         options.log_severity_level = 4
-        session = ort.InferenceSession(_identity_model(), options, providers=[CUDA, CPU])
+        session = ort.InferenceSession(identity_model(), options, providers=[CUDA, CPU])
         return CUDA in session.get_providers()
     except Exception:
         return False
