@@ -22,12 +22,12 @@ def test_cuda_check_is_truthful_and_quiet(capfd) -> None:
 
 
 def test_cuda_check_agrees_with_a_real_session() -> None:
-    from hub.serving.providers import _identity_model
+    from hub.onnx_checks import identity_model
 
     options = ort.SessionOptions()
     options.log_severity_level = 4
     providers = [CUDA, CPU] if CUDA in ort.get_available_providers() else [CPU]
-    session = ort.InferenceSession(_identity_model(), options, providers=providers)
+    session = ort.InferenceSession(identity_model(), options, providers=providers)
     assert cuda_works() == (CUDA in session.get_providers())
 
 
