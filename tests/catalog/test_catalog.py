@@ -209,3 +209,14 @@ def test_read_only_database_refuses_writes_cleanly(tmp_path: Path, logreg) -> No
             read_only.publish(model, name="iris", sample=X)
         assert blob_files(read_only) == blobs_before
         assert read_only.get_model("iris").versions == (1,)
+
+
+def test_default_sqlite_catalog_is_created_in_wal_mode(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    with Hub(Settings.for_home(tmp_path / "fresh-home")) as hub:
+        assert hub.settings.database_url == f"sqlite:///{tmp_path / 'fresh-home' / 'catalog.db'}"
+        with hub.db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            tables = set(sa.inspect(conn).get_table_names())
+    assert {"models", "versions", "aliases", "events", "owners", "tags"} <= tables
