@@ -52,7 +52,7 @@ class Settings:
     max_request_bytes: int = 64 * 1024 * 1024
     max_loaded_bytes: int = 2 * 1024 * 1024 * 1024
     max_loaded_models: int = 32
-    max_batch_size: int = 32
+    max_batch_size: int = 64
     max_batch_time: float = 0.002
     max_queue: int = 1024
     run_concurrency: int = 1
@@ -85,7 +85,7 @@ class Settings:
             max_request_bytes=_int_env(env, "ONNXHUB_MAX_REQUEST_BYTES", 64 * 1024 * 1024),
             max_loaded_bytes=_int_env(env, "ONNXHUB_MAX_LOADED_BYTES", 2 * 1024 * 1024 * 1024),
             max_loaded_models=_int_env(env, "ONNXHUB_MAX_LOADED_MODELS", 32),
-            max_batch_size=_int_env(env, "ONNXHUB_MAX_BATCH_SIZE", 32),
+            max_batch_size=_int_env(env, "ONNXHUB_MAX_BATCH_SIZE", 64),
             max_batch_time=_float_env(env, "ONNXHUB_MAX_BATCH_TIME", 0.002),
             max_queue=_int_env(env, "ONNXHUB_MAX_QUEUE", 1024),
             run_concurrency=max(1, _int_env(env, "ONNXHUB_RUN_CONCURRENCY", 1)),
