@@ -23,7 +23,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 _PYPROJECT = """\
 [build-system]
-requires = ["setuptools>=69", "wheel"]
+requires = ["setuptools>=77", "wheel"]
 build-backend = "setuptools.build_meta"
 
 [project]
