@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.errors import ExportFailed, InvalidInput
+from hub.errors import ExportFailed, InvalidInput, first_line
 from hub_plugins.sklearn_sample import InputGroup, framework_matrix
 
 FAMILY = "sklearn"
@@ -103,10 +103,9 @@ def _export_failure(model: Any, exc: Exception) -> ExportFailed:
             f"the {FAMILY} family cannot export {culprit}{where}: skl2onnx {skl2onnx.__version__} "
             "has no converter for it"
         )
-    first_line = text.splitlines()[0] if text else type(exc).__name__
     return ExportFailed(
         f"the {FAMILY} family could not export {type(model).__name__}: "
-        f"{type(exc).__name__}: {first_line}"
+        f"{type(exc).__name__}: {first_line(exc)}"
     )
 
 

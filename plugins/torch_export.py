@@ -237,9 +237,9 @@ def export_program(program: Any, sample: TorchSample, output_names: list[str], o
                 verbose=False,
             )
         except Exception as exc:
-            text = str(exc)
-            if _UNSUPPORTED_OP.search(text):
+            if _UNSUPPORTED_OP.search(str(exc)):
                 raise _unsupported(exc, opset) from None
-            first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-            raise ExportFailed(f"family {FAMILY!r} could not export the program: {first}") from None
+            raise ExportFailed(
+                f"family {FAMILY!r} could not export the program: {first_line(exc)}"
+            ) from None
     return onnx_program.model_proto

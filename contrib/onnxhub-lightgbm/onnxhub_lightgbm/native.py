@@ -39,10 +39,6 @@ def looks_like_lightgbm_file(path: Path) -> bool:
         return False
 
 
-def _first_line(exc: BaseException) -> str:
-    return first_line(exc)
-
-
 def wrap_booster(booster: Any, source: str) -> Any:
     """A :class:`BoosterClassifier` or :class:`BoosterRegressor`, chosen by the objective."""
     from onnxhub_lightgbm.booster import BoosterClassifier, BoosterRegressor
@@ -68,6 +64,6 @@ def load_native(path: Path) -> Any:
         booster = lightgbm.Booster(model_file=str(path))
     except Exception as exc:  # LightGBMError, or a decode error on a binary file
         raise InvalidModelFile(
-            f"{path.name} is not a readable LightGBM model: {_first_line(exc)}"
+            f"{path.name} is not a readable LightGBM model: {first_line(exc)}"
         ) from None
     return wrap_booster(booster, path.name)
