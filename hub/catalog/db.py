@@ -20,6 +20,9 @@ T = TypeVar("T")
 #: How long a SQLite writer waits for another process's write lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+#: PostgreSQL advisory lock that serialises schema creation across processes ("onnxhub" in ASCII).
+SCHEMA_LOCK_KEY = 0x6F6E6E78687562
+
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
@@ -64,12 +67,35 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables; a read-only or unreachable database becomes a StorageError."""
-    try:
-        Base.metadata.create_all(engine)
-    except OperationalError as exc:
-        raise StorageError(f"cannot open the catalog at {engine.url!r}: {exc.orig}") from None
+def create_schema(engine: Engine, wait_s: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> None:
+    """Create missing tables; a read-only or unreachable database becomes a StorageError.
+
+    A SQLite catalog that another process is opening or closing at the same moment can
+    answer "database is locked" at once instead of waiting for the busy timeout (the WAL
+    clean-up and recovery windows described in SQLite's WAL documentation), so a locked
+    database is retried with backoff for up to ``wait_s`` seconds before it is an error.
+    """
+    deadline = time.monotonic() + wait_s
+    delay = 0.02
+    while True:
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    # Two processes creating the same tables race inside PostgreSQL's own
+                    # catalogs (a unique violation on pg_type); the lock makes one wait.
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+                Base.metadata.create_all(connection)
+            return
+        except OperationalError as exc:
+            if _is_locked(exc) and time.monotonic() + delay < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            raise StorageError(f"cannot open the catalog at {engine.url!r}: {exc.orig}") from None
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
 class Database:
@@ -102,10 +128,12 @@ class Database:
                 time.sleep(0.01 * (attempt + 1))
             except OperationalError as exc:
                 message = str(exc.orig)
-                if "locked" in message and attempt < retries - 1:
+                if _is_locked(exc) and attempt < retries - 1:
                     time.sleep(0.05 * (attempt + 1))
                     continue
-                raise StorageError(f"catalog write failed ({self.engine.url!r}): {message}") from None
+                raise StorageError(
+                    f"catalog write failed ({self.engine.url!r}): {message}"
+                ) from None
             except SQLAlchemyError as exc:
                 raise StorageError(f"catalog write failed: {exc}") from None
         raise AssertionError("unreachable")

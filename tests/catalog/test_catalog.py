@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import create_engine, inspect
 
 from hub.api import Hub
 from hub.catalog import queries
+from hub.catalog.db import create_schema
 from hub.errors import InvalidInput, NotFound, ParityFailed, StorageError
 from hub.settings import Settings
 
@@ -55,7 +59,12 @@ def test_resolution_prefers_production_then_latest(hub: Hub, logreg) -> None:
     moved = hub.set_alias("iris", "production", "2")
     assert moved.version == 2 and "production" in moved.aliases
     last = hub.events_after(0)[-1]
-    assert (last.kind, last.version, last.alias, last.payload["previous"]) == ("alias.set", 2, "production", 1)
+    assert (last.kind, last.version, last.alias, last.payload["previous"]) == (
+        "alias.set",
+        2,
+        "production",
+        1,
+    )
     hub.delete_alias("iris", "production")
     assert hub.get_version("iris").version == 2
     assert hub.events_after(0)[-1].kind == "alias.deleted"
@@ -126,7 +135,9 @@ def test_parity_failure_can_be_overridden_and_is_stored(hub: Hub, logreg) -> Non
     assert version.parity is not None and version.parity["passed"] is False
 
 
-def test_catalog_failure_removes_new_blobs(hub: Hub, logreg, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_catalog_failure_removes_new_blobs(
+    hub: Hub, logreg, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model, X = logreg
 
     def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -220,3 +231,39 @@ def test_default_sqlite_catalog_is_created_in_wal_mode(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             tables = set(sa.inspect(conn).get_table_names())
     assert {"models", "versions", "aliases", "events", "owners", "tags"} <= tables
+
+
+def _hold_exclusive_lock(path: Path) -> sqlite3.Connection:
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE IF NOT EXISTS placeholder (x INTEGER)")
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+def test_schema_creation_outlasts_a_lock_sqlite_answers_without_waiting(tmp_path: Path) -> None:
+    # timeout=0 makes every lock conflict come back at once, as SQLite's WAL clean-up window does.
+    path = tmp_path / "catalog.db"
+    holder = _hold_exclusive_lock(path)
+    release = threading.Timer(0.3, holder.rollback)
+    release.start()
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    try:
+        create_schema(engine, wait_s=10)
+    finally:
+        release.join()
+        holder.close()
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"models", "versions", "aliases", "events"} <= tables
+
+
+def test_schema_creation_gives_up_on_a_lock_that_stays(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    holder = _hold_exclusive_lock(path)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    try:
+        with pytest.raises(StorageError, match="cannot open the catalog .*database is locked"):
+            create_schema(engine, wait_s=0.3)
+    finally:
+        holder.close()
+        engine.dispose()
