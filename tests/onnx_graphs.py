@@ -1,4 +1,4 @@
-"""Hand-built ONNX graphs for server tests (ir_version 10, opset 17)."""
+"""Hand-built ONNX graphs for server and serving tests (ir_version 10, opset 17)."""
 
 from __future__ import annotations
 
