@@ -25,7 +25,8 @@ test: $(STAMP)
 	$(PY) -m pytest tests $(foreach c,$(CONTRIB),$(c)/tests)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hub plugins contrib tests
+	$(VENV)/bin/ruff check hub plugins contrib tests bench
+	$(VENV)/bin/ruff format --check hub plugins contrib tests bench
 
 schema: $(STAMP)
 	$(PY) -m hub.catalog.schema > registry.db.sql

@@ -45,7 +45,11 @@ class BadRequest(Exception):
 
 def _input_rows(tensor: dict, data_len: int) -> int:
     shape = tensor.get("shape")
-    if not isinstance(shape, list) or not shape or not all(isinstance(d, int) and d >= 0 for d in shape):
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(isinstance(d, int) and d >= 0 for d in shape)
+    ):
         raise BadRequest("shape must be a non-empty list of non-negative integers")
     n = 1
     for d in shape:
@@ -137,7 +141,12 @@ class Canned:
                     "model_version": "1",
                     "outputs": [
                         {"name": "label", "datatype": "INT64", "shape": [rows], "data": labels},
-                        {"name": "probabilities", "datatype": "FP32", "shape": [rows, 2], "data": probs},
+                        {
+                            "name": "probabilities",
+                            "datatype": "FP32",
+                            "shape": [rows, 2],
+                            "data": probs,
+                        },
                     ],
                 },
                 separators=(",", ":"),
@@ -150,10 +159,18 @@ class Canned:
                 "model_name": model,
                 "model_version": "1",
                 "outputs": [
-                    {"name": "label", "datatype": "INT64", "shape": [rows],
-                     "parameters": {"binary_data_size": len(raw_l)}},
-                    {"name": "probabilities", "datatype": "FP32", "shape": [rows, 2],
-                     "parameters": {"binary_data_size": len(raw_p)}},
+                    {
+                        "name": "label",
+                        "datatype": "INT64",
+                        "shape": [rows],
+                        "parameters": {"binary_data_size": len(raw_l)},
+                    },
+                    {
+                        "name": "probabilities",
+                        "datatype": "FP32",
+                        "shape": [rows, 2],
+                        "parameters": {"binary_data_size": len(raw_p)},
+                    },
                 ],
             },
             separators=(",", ":"),
@@ -197,7 +214,10 @@ async def serve(host: str, port: int, max_seconds: float) -> None:
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    print(f"http floor on http://{host}:{port} (pid {os.getpid()}, exits after {max_seconds:.0f} s)", flush=True)
+    print(
+        f"http floor on http://{host}:{port} (pid {os.getpid()}, exits after {max_seconds:.0f} s)",
+        flush=True,
+    )
     try:
         await asyncio.sleep(max_seconds)
     finally:
@@ -205,10 +225,14 @@ async def serve(host: str, port: int, max_seconds: float) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=18200)
-    ap.add_argument("--max-seconds", type=float, default=1800.0, help="exit after this long (safety bound)")
+    ap.add_argument(
+        "--max-seconds", type=float, default=1800.0, help="exit after this long (safety bound)"
+    )
     args = ap.parse_args()
     if args.host not in LOOPBACK:
         raise SystemExit(f"refusing to bind non-loopback host {args.host!r}")

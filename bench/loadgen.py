@@ -35,6 +35,7 @@ Examples
   python bench/loadgen.py --engine aiohttp --url ... --features 30
   python bench/loadgen.py --write-body /tmp/body.json --features 30   # for wrk by hand
 """
+
 import argparse
 import asyncio
 import json
@@ -51,19 +52,35 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 HEADER_LEN = "Inference-Header-Content-Length"
 
 
-def make_body(features, batch=1, input_name="input-0", seed=0, variant=0, outputs=None, binary=False):
+def make_body(
+    features, batch=1, input_name="input-0", seed=0, variant=0, outputs=None, binary=False
+):
     """Return (body bytes, extra HTTP headers) for one V2 infer request."""
     rng = random.Random(seed * 1000 + variant)
     data = [round(rng.gauss(0.0, 1.0), 6) for _ in range(features * batch)]
     if not binary:
-        body = {"inputs": [{"name": input_name, "shape": [batch, features], "datatype": "FP32", "data": data}]}
+        body = {
+            "inputs": [
+                {"name": input_name, "shape": [batch, features], "datatype": "FP32", "data": data}
+            ]
+        }
         if outputs:
             body["outputs"] = [{"name": o} for o in outputs]
-        return json.dumps(body, separators=(",", ":")).encode(), {"Content-Type": "application/json"}
+        return json.dumps(body, separators=(",", ":")).encode(), {
+            "Content-Type": "application/json"
+        }
     raw = struct.pack(f"<{len(data)}f", *data)
     # byte for byte what tritonclient.http (2.73) sends for one FP32 input with binary_data=True
-    header = {"inputs": [{"name": input_name, "shape": [batch, features], "datatype": "FP32",
-                          "parameters": {"binary_data_size": len(raw)}}]}
+    header = {
+        "inputs": [
+            {
+                "name": input_name,
+                "shape": [batch, features],
+                "datatype": "FP32",
+                "parameters": {"binary_data_size": len(raw)},
+            }
+        ]
+    }
     if outputs:
         header["outputs"] = [{"name": o, "parameters": {"binary_data": True}} for o in outputs]
     else:
@@ -108,7 +125,9 @@ def proc_tree_cpu_ticks(root_pid):
     return sum(ticks.get(p, 0) for p in tree)
 
 
-async def run_level(url, bodies, concurrency, warmup, duration, timeout_s, server_pid=None, rows_per_req=1):
+async def run_level(
+    url, bodies, concurrency, warmup, duration, timeout_s, server_pid=None, rows_per_req=1
+):
     import aiohttp
 
     latencies = []
@@ -190,7 +209,9 @@ async def run_level(url, bodies, concurrency, warmup, duration, timeout_s, serve
     return out
 
 
-def run_level_wrk(url, body, concurrency, warmup, duration, timeout_s, server_pid=None, rows_per_req=1):
+def run_level_wrk(
+    url, body, concurrency, warmup, duration, timeout_s, server_pid=None, rows_per_req=1
+):
     """Same measurement with wrk (C, epoll) + v2_post.lua; one wrk thread."""
     import resource
     import shutil
@@ -202,7 +223,9 @@ def run_level_wrk(url, body, concurrency, warmup, duration, timeout_s, server_pi
         sys.exit("wrk not found (apt-get install -y wrk)")
     lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "v2_post.lua")
     body, headers = body
-    with tempfile.NamedTemporaryFile("wb", prefix="v2body-", suffix=".bin", dir="/tmp", delete=False) as f:
+    with tempfile.NamedTemporaryFile(
+        "wb", prefix="v2body-", suffix=".bin", dir="/tmp", delete=False
+    ) as f:
         f.write(body)
         body_path = f.name
     env = dict(os.environ, WRK_BODY=body_path, WRK_CONTENT_TYPE=headers["Content-Type"])
@@ -211,13 +234,22 @@ def run_level_wrk(url, body, concurrency, warmup, duration, timeout_s, server_pi
     base = [wrk, "-t1", f"-c{concurrency}", "--timeout", f"{int(timeout_s)}s", "-s", lua]
     try:
         if warmup > 0:
-            subprocess.run(base[:3] + [f"-d{max(1, round(warmup))}s"] + base[3:] + [url], env=env,
-                           check=True, capture_output=True)
+            subprocess.run(
+                base[:3] + [f"-d{max(1, round(warmup))}s"] + base[3:] + [url],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         srv0 = proc_tree_cpu_ticks(server_pid) if server_pid else 0
         w0 = time.perf_counter()
-        p = subprocess.run(base[:3] + [f"-d{max(1, round(duration))}s"] + base[3:] + [url], env=env,
-                           check=True, capture_output=True, text=True)
+        p = subprocess.run(
+            base[:3] + [f"-d{max(1, round(duration))}s"] + base[3:] + [url],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - w0
         srv1 = proc_tree_cpu_ticks(server_pid) if server_pid else 0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -238,7 +270,9 @@ def run_level_wrk(url, body, concurrency, warmup, duration, timeout_s, server_pi
         "mean_ms": res["mean_ms"],
         "errors": res["errors"],
         # wrk's own CPU over its whole run (process exits at the end of the window)
-        "client_cpu_pct": round(100.0 * ((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)) / wall, 1),
+        "client_cpu_pct": round(
+            100.0 * ((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)) / wall, 1
+        ),
     }
     if server_pid:
         hz = os.sysconf("SC_CLK_TCK")
@@ -247,31 +281,52 @@ def run_level_wrk(url, body, concurrency, warmup, duration, timeout_s, server_pi
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--url", help="V2 infer URL, e.g. http://127.0.0.1:18080/v2/models/lr/infer")
     ap.add_argument("--features", type=int, default=30)
-    ap.add_argument("--batch", type=int, default=1, help="rows per request (shape [batch, features])")
+    ap.add_argument(
+        "--batch", type=int, default=1, help="rows per request (shape [batch, features])"
+    )
     ap.add_argument("--input-name", default="input-0")
-    ap.add_argument("--outputs", default="", help="comma list of V2 requested outputs (default: server default)")
-    ap.add_argument("--binary", action="store_true",
-                    help="binary tensor extension (JSON header + raw FP32 bytes), binary outputs requested")
+    ap.add_argument(
+        "--outputs", default="", help="comma list of V2 requested outputs (default: server default)"
+    )
+    ap.add_argument(
+        "--binary",
+        action="store_true",
+        help="binary tensor extension (JSON header + raw FP32 bytes), binary outputs requested",
+    )
     ap.add_argument("--concurrency", default="1,8,64")
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--timeout", type=float, default=30.0, help="per-request timeout (s)")
-    ap.add_argument("--server-pid", type=int, default=0, help="report CPU%% of this PID + descendants")
+    ap.add_argument(
+        "--server-pid", type=int, default=0, help="report CPU%% of this PID + descendants"
+    )
     ap.add_argument("--label", default="", help="free text copied into each JSON line")
-    ap.add_argument("--engine", choices=["aiohttp", "wrk"], default="wrk",
-                    help="wrk (default): drive wrk + v2_post.lua, one wrk thread, ~30-200 us of client CPU per request; "
-                         "aiohttp: this process is the client (~0.3-1.2 ms per request: it saturates one core "
-                         "near 1,000-3,000 req/s, below what a fast server does)")
-    ap.add_argument("--check", action="store_true", help="send one request, print the response, exit")
-    ap.add_argument("--write-body", metavar="PATH", help="write one request body (for wrk) and exit")
+    ap.add_argument(
+        "--engine",
+        choices=["aiohttp", "wrk"],
+        default="wrk",
+        help="wrk (default): drive wrk + v2_post.lua, one wrk thread, ~30-200 us of client CPU per request; "
+        "aiohttp: this process is the client (~0.3-1.2 ms per request: it saturates one core "
+        "near 1,000-3,000 req/s, below what a fast server does)",
+    )
+    ap.add_argument(
+        "--check", action="store_true", help="send one request, print the response, exit"
+    )
+    ap.add_argument(
+        "--write-body", metavar="PATH", help="write one request body (for wrk) and exit"
+    )
     args = ap.parse_args()
 
     outputs = [o for o in args.outputs.split(",") if o]
     if args.write_body:
-        body, headers = make_body(args.features, args.batch, args.input_name, outputs=outputs, binary=args.binary)
+        body, headers = make_body(
+            args.features, args.batch, args.input_name, outputs=outputs, binary=args.binary
+        )
         with open(args.write_body, "wb") as f:
             f.write(body)
         print(json.dumps(headers))
@@ -290,8 +345,17 @@ def main():
     except ImportError:
         loop_kind = "asyncio"
 
-    bodies = [make_body(args.features, args.batch, args.input_name, variant=v, outputs=outputs, binary=args.binary)
-              for v in range(16)]
+    bodies = [
+        make_body(
+            args.features,
+            args.batch,
+            args.input_name,
+            variant=v,
+            outputs=outputs,
+            binary=args.binary,
+        )
+        for v in range(16)
+    ]
 
     if args.check:
         import urllib.request
@@ -301,19 +365,40 @@ def main():
             payload = r.read()
             hlen = r.headers.get(HEADER_LEN)
             if hlen is not None:
-                print(r.status, payload[: int(hlen)].decode()[:2000], f"+ {len(payload) - int(hlen)} binary bytes")
+                print(
+                    r.status,
+                    payload[: int(hlen)].decode()[:2000],
+                    f"+ {len(payload) - int(hlen)} binary bytes",
+                )
             else:
                 print(r.status, payload.decode()[:2000])
         return
 
     for c in [int(x) for x in args.concurrency.split(",") if x]:
         if args.engine == "wrk":
-            res = run_level_wrk(args.url, bodies[0], c, args.warmup, args.duration, args.timeout,
-                                args.server_pid, args.batch)
+            res = run_level_wrk(
+                args.url,
+                bodies[0],
+                c,
+                args.warmup,
+                args.duration,
+                args.timeout,
+                args.server_pid,
+                args.batch,
+            )
             res["generator"] = "wrk/v2_post.lua"
         else:
             res = asyncio.run(
-                run_level(args.url, bodies, c, args.warmup, args.duration, args.timeout, args.server_pid, args.batch)
+                run_level(
+                    args.url,
+                    bodies,
+                    c,
+                    args.warmup,
+                    args.duration,
+                    args.timeout,
+                    args.server_pid,
+                    args.batch,
+                )
             )
             res["generator"] = f"loadgen.py/aiohttp/{loop_kind}"
         res["batch"] = args.batch

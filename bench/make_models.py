@@ -19,6 +19,7 @@ Models (all random_state=0):
 The joblib files must be loaded with the *same* scikit-learn version that wrote
 them (the project venv and the MLServer venv both pin scikit-learn 1.9.1).
 """
+
 import argparse
 import hashlib
 import json
@@ -57,14 +58,18 @@ def build():
     models = {}
     models["lr"] = (LogisticRegression(max_iter=1000, random_state=SEED).fit(X30, y30), X30, y30)
     models["rf"] = (
-        RandomForestClassifier(n_estimators=100, max_depth=8, random_state=SEED, n_jobs=1).fit(X30, y30),
+        RandomForestClassifier(n_estimators=100, max_depth=8, random_state=SEED, n_jobs=1).fit(
+            X30, y30
+        ),
         X30,
         y30,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         models["mlp"] = (
-            MLPClassifier(hidden_layer_sizes=(256, 256), max_iter=30, random_state=SEED).fit(X64, y64),
+            MLPClassifier(hidden_layer_sizes=(256, 256), max_iter=30, random_state=SEED).fit(
+                X64, y64
+            ),
             X64,
             y64,
         )
@@ -101,7 +106,9 @@ def main():
         from skl2onnx import convert_sklearn
         from skl2onnx.common.data_types import FloatTensorType
 
-        manifest.update(onnx=onnx.__version__, onnxruntime=ort.__version__, skl2onnx=skl2onnx.__version__)
+        manifest.update(
+            onnx=onnx.__version__, onnxruntime=ort.__version__, skl2onnx=skl2onnx.__version__
+        )
 
     rng = np.random.default_rng(SEED)
     for name, (est, X, y) in build().items():
@@ -129,7 +136,9 @@ def main():
                 options={id(est): {"zipmap": False}},
                 target_opset=17,
             )
-            onx.graph.name = f"bench_{name}"  # skl2onnx puts a random uuid here; pin it for byte-identical files
+            onx.graph.name = (
+                f"bench_{name}"  # skl2onnx puts a random uuid here; pin it for byte-identical files
+            )
             opath = os.path.join(d, "model.onnx")
             with open(opath, "wb") as f:
                 f.write(onx.SerializeToString())

@@ -76,7 +76,13 @@ def load(dirs):
                 ort[(r["model"], r["batch"])].append(r)
             elif "concurrency" in r:
                 lab = dict(kv.split("=", 1) for kv in r.get("label", "").split() if "=" in kv)
-                key = (lab.get("server"), lab.get("model"), r.get("body", "json"), r.get("batch", 1), r["concurrency"])
+                key = (
+                    lab.get("server"),
+                    lab.get("model"),
+                    r.get("body", "json"),
+                    r.get("batch", 1),
+                    r["concurrency"],
+                )
                 serve[key].append(r)
     return serve, ort, metas
 
@@ -92,7 +98,13 @@ def cell(serve, server, model, conc, body="json", batch=1):
         "p99": med([r["p99_ms"] for r in rs]),
         "cpu": med([r.get("server_cpu_pct") for r in rs]),
         # server CPU per request (µs): robust to how much of its core the server got
-        "us": med([1e4 * r["server_cpu_pct"] / r["rps"] for r in rs if r.get("server_cpu_pct") and r.get("rps")]),
+        "us": med(
+            [
+                1e4 * r["server_cpu_pct"] / r["rps"]
+                for r in rs
+                if r.get("server_cpu_pct") and r.get("rps")
+            ]
+        ),
         "errors": sum(r.get("errors", 0) for r in rs),
         "n": len(rs),
         "gen": rs[0].get("generator", "?").split("/")[0],
@@ -138,44 +150,72 @@ def main() -> None:
 
     # -- targets -------------------------------------------------------------------------------
     print("### Targets\n")
-    print(f"| model | onnxhub / HTTP floor req/s, c={C_TARGET} (>= {pct(FLOOR_SHARE_TARGET)}) "
-          f"| c=1 p50 ms: onnxhub vs budget = floor p50 + ORT b=1 p50 + {LATENCY_SLACK_MS} "
-          f"| onnxhub / MLServer best req/s, c={C_TARGET} (>= {MLSERVER_FACTOR_TARGET:.0f}x) "
-          f"| onnxhub / MLServer nobatch, c={C_TARGET} "
-          f"| CPU-normalised, c={C_TARGET}: floor µs/req / onnxhub µs/req |")
+    print(
+        f"| model | onnxhub / HTTP floor req/s, c={C_TARGET} (>= {pct(FLOOR_SHARE_TARGET)}) "
+        f"| c=1 p50 ms: onnxhub vs budget = floor p50 + ORT b=1 p50 + {LATENCY_SLACK_MS} "
+        f"| onnxhub / MLServer best req/s, c={C_TARGET} (>= {MLSERVER_FACTOR_TARGET:.0f}x) "
+        f"| onnxhub / MLServer nobatch, c={C_TARGET} "
+        f"| CPU-normalised, c={C_TARGET}: floor µs/req / onnxhub µs/req |"
+    )
     print("|---|---|---|---|---|---|")
     for m in models:
         hub64, fl64 = cell(serve, "onnxhub", m, C_TARGET), cell(serve, "http_floor", m, C_TARGET)
         share = ratio(g(hub64, "rps"), g(fl64, "rps"))
-        s_share = "-" if share is None else f"{pct(share)} ({f(g(hub64, 'rps'), 0)} / {f(g(fl64, 'rps'), 0)}) " + (
-            "**met**" if share >= FLOOR_SHARE_TARGET else "**missed**")
-        hub1, fl1, o1 = cell(serve, "onnxhub", m, 1), cell(serve, "http_floor", m, 1), ort_p50_ms(m, 1)
+        s_share = (
+            "-"
+            if share is None
+            else f"{pct(share)} ({f(g(hub64, 'rps'), 0)} / {f(g(fl64, 'rps'), 0)}) "
+            + ("**met**" if share >= FLOOR_SHARE_TARGET else "**missed**")
+        )
+        hub1, fl1, o1 = (
+            cell(serve, "onnxhub", m, 1),
+            cell(serve, "http_floor", m, 1),
+            ort_p50_ms(m, 1),
+        )
         if hub1 and fl1 and o1 is not None:
             budget = fl1["p50"] + o1 + LATENCY_SLACK_MS
-            s_lat = (f"{hub1['p50']:.3f} vs {budget:.3f} ({fl1['p50']:.3f} + {o1:.3f} + {LATENCY_SLACK_MS}) "
-                     + ("**met**" if hub1["p50"] <= budget else "**missed**"))
+            s_lat = (
+                f"{hub1['p50']:.3f} vs {budget:.3f} ({fl1['p50']:.3f} + {o1:.3f} + {LATENCY_SLACK_MS}) "
+                + ("**met**" if hub1["p50"] <= budget else "**missed**")
+            )
         else:
             s_lat = "-"
         best = ml_best(m, C_TARGET)
         fac = ratio(g(hub64, "rps"), best[1]["rps"]) if best else None
-        s_ml = "-" if fac is None else f"{fac:.1f}x (vs {f(best[1]['rps'], 0)}, {best[0]}) " + (
-            "**met**" if fac >= MLSERVER_FACTOR_TARGET else "**missed**")
+        s_ml = (
+            "-"
+            if fac is None
+            else f"{fac:.1f}x (vs {f(best[1]['rps'], 0)}, {best[0]}) "
+            + ("**met**" if fac >= MLSERVER_FACTOR_TARGET else "**missed**")
+        )
         nob = cell(serve, "mlserver-nobatch", m, C_TARGET)
         fac2 = ratio(g(hub64, "rps"), g(nob, "rps"))
         s_ml2 = "-" if fac2 is None else f"{fac2:.1f}x (vs {f(nob['rps'], 0)})"
         norm = ratio(g(fl64, "us"), g(hub64, "us"))
-        s_norm = "-" if norm is None else f"{pct(norm)} ({f(g(fl64, 'us'), 0)} / {f(g(hub64, 'us'), 0)} µs)"
+        s_norm = (
+            "-"
+            if norm is None
+            else f"{pct(norm)} ({f(g(fl64, 'us'), 0)} / {f(g(hub64, 'us'), 0)} µs)"
+        )
         print(f"| {m} | {s_share} | {s_lat} | {s_ml} | {s_ml2} | {s_norm} |")
 
     # -- JSON [1, F] requests ------------------------------------------------------------------
     print("\n### JSON requests, one row each (req/s = rows/s)\n")
-    print("| model | conc | onnxhub req/s | p50 ms | p99 ms | srv CPU % | srv µs/req | HTTP floor req/s | p50 ms "
-          "| p99 ms | srv CPU % | srv µs/req | onnxhub / floor | MLServer best req/s (mode) | p50 ms | p99 ms "
-          "| srv µs/req | onnxhub / MLServer | n |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| model | conc | onnxhub req/s | p50 ms | p99 ms | srv CPU % | srv µs/req | HTTP floor req/s | p50 ms "
+        "| p99 ms | srv CPU % | srv µs/req | onnxhub / floor | MLServer best req/s (mode) | p50 ms | p99 ms "
+        "| srv µs/req | onnxhub / MLServer | n |"
+    )
+    print(
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
     for m in models:
         for c in concs:
-            h, fl, best = cell(serve, "onnxhub", m, c), cell(serve, "http_floor", m, c), ml_best(m, c)
+            h, fl, best = (
+                cell(serve, "onnxhub", m, c),
+                cell(serve, "http_floor", m, c),
+                ml_best(m, c),
+            )
             ml = best[1] if best else None
             n = max([x["n"] for x in (h, fl, ml) if x] or [0])
             fx = "-" if not (h and ml) else f"{h['rps'] / ml['rps']:.1f}x"
@@ -191,10 +231,14 @@ def main() -> None:
     bins = sorted({(k[3], k[4]) for k in serve if k[2] == "binary"})
     if bins:
         print("\n### Binary-tensor requests (JSON header + raw FP32 bytes, binary outputs)\n")
-        print("| model | rows/req | conc | onnxhub req/s | rows/s | p50 ms | p99 ms | srv CPU % | srv µs/req "
-              "| HTTP floor rows/s | srv CPU % | srv µs/req | onnxhub / floor | ORT in-process rows/s (same batch) "
-              "| onnxhub / ORT | ORT rows/s at p50 | onnxhub / ORT at p50 | n |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| model | rows/req | conc | onnxhub req/s | rows/s | p50 ms | p99 ms | srv CPU % | srv µs/req "
+            "| HTTP floor rows/s | srv CPU % | srv µs/req | onnxhub / floor | ORT in-process rows/s (same batch) "
+            "| onnxhub / ORT | ORT rows/s at p50 | onnxhub / ORT at p50 | n |"
+        )
+        print(
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )
         for m in models:
             for b, c in bins:
                 h = cell(serve, "onnxhub", m, c, "binary", b)
@@ -214,25 +258,35 @@ def main() -> None:
     # -- in-process floor ----------------------------------------------------------------------
     if ort:
         print("\n### In-process onnxruntime floor (server core, one thread)\n")
-        print("| model | batch | calls/s | rows/s | p50 µs | p99 µs | rows/s at p50 (batch / p50) | n |")
+        print(
+            "| model | batch | calls/s | rows/s | p50 µs | p99 µs | rows/s at p50 (batch / p50) | n |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for (m, b) in sorted(ort, key=lambda k: (order.get(k[0], 9), k[1])):
+        for m, b in sorted(ort, key=lambda k: (order.get(k[0], 9), k[1])):
             rs = ort[(m, b)]
-            print(f"| {m} | {b} | {f(med([r['calls_per_s'] for r in rs]), 0)} | {f(med([r['rows_per_s'] for r in rs]), 0)} "
-                  f"| {f(med([r['p50_us'] for r in rs]))} | {f(med([r['p99_us'] for r in rs]))} "
-                  f"| {f(ort_rows_p50(m, b), 0)} | {len(rs)} |")
+            print(
+                f"| {m} | {b} | {f(med([r['calls_per_s'] for r in rs]), 0)} | {f(med([r['rows_per_s'] for r in rs]), 0)} "
+                f"| {f(med([r['p50_us'] for r in rs]))} | {f(med([r['p99_us'] for r in rs]))} "
+                f"| {f(ort_rows_p50(m, b), 0)} | {len(rs)} |"
+            )
 
     # -- every served cell ---------------------------------------------------------------------
     print("\n### Every served cell\n")
-    print("| server | model | body | rows/req | conc | req/s | rows/s | p50 ms | p99 ms | errors | srv CPU % "
-          "| srv µs/req | generator | n |")
+    print(
+        "| server | model | body | rows/req | conc | req/s | rows/s | p50 ms | p99 ms | errors | srv CPU % "
+        "| srv µs/req | generator | n |"
+    )
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     sorder = {"onnxhub": 0, "http_floor": 1, "mlserver-nobatch": 2, "mlserver-batch": 3}
-    for key in sorted(serve, key=lambda k: (order.get(k[1], 9), sorder.get(k[0], 9), k[2], k[3], k[4])):
+    for key in sorted(
+        serve, key=lambda k: (order.get(k[1], 9), sorder.get(k[0], 9), k[2], k[3], k[4])
+    ):
         server, m, body, b, c = key
         x = cell(serve, server, m, c, body, b)
-        print(f"| {server} | {m} | {body} | {b} | {c} | {f(x['rps'])} | {f(x['rows'], 0)} | {f(x['p50'], 3)} "
-              f"| {f(x['p99'], 3)} | {x['errors']} | {f(x['cpu'])} | {f(x['us'], 0)} | {x['gen']} | {x['n']} |")
+        print(
+            f"| {server} | {m} | {body} | {b} | {c} | {f(x['rps'])} | {f(x['rows'], 0)} | {f(x['p50'], 3)} "
+            f"| {f(x['p99'], 3)} | {x['errors']} | {f(x['cpu'])} | {f(x['us'], 0)} | {x['gen']} | {x['n']} |"
+        )
 
     if metas:
         print("\n<details><summary>load average before each leg</summary>\n")

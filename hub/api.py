@@ -235,7 +235,9 @@ class Hub:
 
     def delete_alias(self, name: str, alias: str) -> None:
         def write(session):  # type: ignore[no-untyped-def]
-            queries.delete_alias(session, queries.require_model(session, name, for_update=True), alias)
+            queries.delete_alias(
+                session, queries.require_model(session, name, for_update=True), alias
+            )
 
         self.db.transaction(write)
 
@@ -277,7 +279,9 @@ class Hub:
         predictor = self.open(name, ref)
         feeds, expected = unpack_test_data(self.test_data(predictor.version))
         outputs = predictor.predict(feeds)
-        stored = ParityReport.from_json(predictor.version.parity) if predictor.version.parity else None
+        stored = (
+            ParityReport.from_json(predictor.version.parity) if predictor.version.parity else None
+        )
         tolerance = stored.tolerance if stored else self.tolerance
         labels = tuple(predictor.version.metadata.get("label_outputs", ()))
         return predictor.version, compare_outputs(outputs, expected, labels, tolerance)

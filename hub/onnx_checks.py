@@ -89,7 +89,9 @@ def parse_onnx_bytes(data: bytes, label: str = "model") -> ModelProto:
     try:
         model.ParseFromString(data)
     except Exception as exc:
-        raise InvalidModelFile(f"{label} is not a valid ONNX model (corrupt or truncated): {exc}") from None
+        raise InvalidModelFile(
+            f"{label} is not a valid ONNX model (corrupt or truncated): {exc}"
+        ) from None
     if not model.graph.node and not model.graph.output:
         raise InvalidModelFile(f"{label} is not a valid ONNX model: it has no graph")
     return model
@@ -189,7 +191,9 @@ def signature(model: ModelProto) -> tuple[tuple[TensorSpec, ...], tuple[TensorSp
         elem = value.type.tensor_type.elem_type
         datatype = ONNX_ELEM_TO_V2.get(elem)
         if datatype is None:
-            raise InvalidModelFile(f"graph value {value.name!r} has unsupported element type {elem}")
+            raise InvalidModelFile(
+                f"graph value {value.name!r} has unsupported element type {elem}"
+            )
         return TensorSpec(value.name, datatype, _dims(value.type))
 
     inputs = tuple(spec(v) for v in model.graph.input if v.name not in initializers)

@@ -93,18 +93,29 @@ def _compare_numeric(name: str, got: np.ndarray, want: np.ndarray, tol: Toleranc
     max_rel = float(np.nanmax(rel_err))
     ok = (not nan_mismatch) and bool(np.all(abs_err <= tol.atol + tol.rtol * np.abs(want64)))
     return OutputParity(
-        name, "numeric", max_abs, max_rel, passed=ok, detail="NaN mismatch" if nan_mismatch else None
+        name,
+        "numeric",
+        max_abs,
+        max_rel,
+        passed=ok,
+        detail="NaN mismatch" if nan_mismatch else None,
     )
 
 
 def _compare_labels(name: str, got: np.ndarray, want: np.ndarray, tol: Tolerance) -> OutputParity:
     got_flat = np.asarray(got).reshape(len(got), -1) if np.asarray(got).ndim else np.asarray([got])
-    want_flat = np.asarray(want).reshape(len(want), -1) if np.asarray(want).ndim else np.asarray([want])
+    want_flat = (
+        np.asarray(want).reshape(len(want), -1) if np.asarray(want).ndim else np.asarray([want])
+    )
     if got_flat.dtype.kind in "OUS" or want_flat.dtype.kind in "OUS":
         got_flat, want_flat = got_flat.astype(str), want_flat.astype(str)
-    rows_differ = np.any(got_flat != want_flat, axis=-1) if got_flat.ndim > 1 else got_flat != want_flat
+    rows_differ = (
+        np.any(got_flat != want_flat, axis=-1) if got_flat.ndim > 1 else got_flat != want_flat
+    )
     mismatch = float(np.mean(rows_differ)) if rows_differ.size else 0.0
-    return OutputParity(name, "label", label_mismatch=mismatch, passed=mismatch <= tol.max_label_mismatch)
+    return OutputParity(
+        name, "label", label_mismatch=mismatch, passed=mismatch <= tol.max_label_mismatch
+    )
 
 
 def compare_outputs(
@@ -123,7 +134,9 @@ def compare_outputs(
         want = np.asarray(want)
         rows = max(rows, int(want.shape[0]) if want.ndim else 1)
         if name not in onnx_outputs:
-            results.append(OutputParity(name, "numeric", passed=False, detail="missing from ONNX outputs"))
+            results.append(
+                OutputParity(name, "numeric", passed=False, detail="missing from ONNX outputs")
+            )
             continue
         got = np.asarray(onnx_outputs[name])
         if got.size != want.size:
@@ -156,6 +169,8 @@ def pack_test_data(feeds: Mapping[str, np.ndarray], expected: Mapping[str, np.nd
 def unpack_test_data(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Inverse of :func:`pack_test_data`: (feeds, expected outputs)."""
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        feeds = {k[len(INPUT_PREFIX):]: npz[k] for k in npz.files if k.startswith(INPUT_PREFIX)}
-        expected = {k[len(OUTPUT_PREFIX):]: npz[k] for k in npz.files if k.startswith(OUTPUT_PREFIX)}
+        feeds = {k[len(INPUT_PREFIX) :]: npz[k] for k in npz.files if k.startswith(INPUT_PREFIX)}
+        expected = {
+            k[len(OUTPUT_PREFIX) :]: npz[k] for k in npz.files if k.startswith(OUTPUT_PREFIX)
+        }
     return feeds, expected

@@ -37,7 +37,9 @@ class Predictor:
             inputs = {specs[0].name: inputs}
         unknown = set(inputs) - {s.name for s in specs}
         if unknown:
-            raise InvalidInput(f"unknown input(s) {', '.join(sorted(unknown))} for {self.version.ref}")
+            raise InvalidInput(
+                f"unknown input(s) {', '.join(sorted(unknown))} for {self.version.ref}"
+            )
         feeds = {}
         for spec in specs:
             if spec.name not in inputs:

@@ -28,7 +28,9 @@ def _read_csv(path: Path) -> np.ndarray:
         rows = rows[1:]  # a header line
     widths = {len(r) for r in rows}
     if len(widths) != 1:
-        raise InvalidInput(f"sample file {path.name} has rows of different lengths {sorted(widths)}")
+        raise InvalidInput(
+            f"sample file {path.name} has rows of different lengths {sorted(widths)}"
+        )
     try:
         return np.array([[float(cell) for cell in row] for row in rows], dtype=np.float64)
     except ValueError as exc:

@@ -102,7 +102,9 @@ def _merge_opset_imports(onnx_model: Any) -> None:
         entry.domain, entry.version = domain, version
 
 
-def estimator_outputs(estimator: Any, matrix: np.ndarray, classifier: bool) -> dict[str, np.ndarray]:
+def estimator_outputs(
+    estimator: Any, matrix: np.ndarray, classifier: bool
+) -> dict[str, np.ndarray]:
     """The framework's own outputs under the ONNX names: ``label`` and ``probabilities`` for a
     classifier, ``variable`` ([rows, targets]) for a regressor."""
     if classifier:
@@ -120,4 +122,6 @@ def missing_distributions(requirements: Mapping[str, str]) -> list[str]:
     """
     import importlib.util
 
-    return [dist for module, dist in requirements.items() if importlib.util.find_spec(module) is None]
+    return [
+        dist for module, dist in requirements.items() if importlib.util.find_spec(module) is None
+    ]

@@ -49,7 +49,9 @@ def test_check_detects_a_corrupted_blob(sqlite_hub: Hub, ridge) -> None:
         sqlite_hub.open("linear")
 
 
-def test_publish_a_joblib_file_and_a_plain_onnx_file(sqlite_hub: Hub, logreg, tmp_path: Path) -> None:
+def test_publish_a_joblib_file_and_a_plain_onnx_file(
+    sqlite_hub: Hub, logreg, tmp_path: Path
+) -> None:
     model, X = logreg
     path = tmp_path / "model.joblib"
     joblib.dump(model, path)
@@ -84,7 +86,9 @@ def test_module_level_api_uses_the_environment(monkeypatch, tmp_path: Path, ridg
         (lambda b: b"\x00garbage" * 10, InvalidModelFile, "not a"),
     ],
 )
-def test_corrupt_onnx_files_are_refused(sqlite_hub: Hub, logreg, tmp_path: Path, mangle, error, fragment) -> None:
+def test_corrupt_onnx_files_are_refused(
+    sqlite_hub: Hub, logreg, tmp_path: Path, mangle, error, fragment
+) -> None:
     model, X = logreg
     good = sqlite_hub.export(model, X).model_bytes
     path = tmp_path / "bad.onnx"

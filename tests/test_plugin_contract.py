@@ -16,7 +16,11 @@ from hub.hookspecs import hookimpl
 from hub.plugin_manager import get_plugin_manager
 
 TESTS = Path(__file__).resolve().parent
-HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("onnxhub_")]
+HOOKS = [
+    name
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+    if name.startswith("onnxhub_")
+]
 
 
 def test_every_hookspec_is_documented() -> None:
@@ -57,7 +61,8 @@ class Doubler(FamilyPlugin):
 
         node = helper.make_node("Add", ["x", "x"], ["y"])
         graph = helper.make_graph(
-            [node], "doubler",
+            [node],
+            "doubler",
             [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
         )
@@ -86,7 +91,9 @@ def test_each_hook_dispatches_to_the_owning_family(tmp_path: Path) -> None:
     assert hook.onnxhub_load_model(family="other", path=tmp_path) is None
     exported = hook.onnxhub_export(family="doubler", model="m", sample=[[1, 2]], opset=None)
     assert exported.feeds["x"].dtype == np.float32
-    out = hook.onnxhub_framework_predict(family="doubler", model="m", sample=[[1, 2]], exported=exported)
+    out = hook.onnxhub_framework_predict(
+        family="doubler", model="m", sample=[[1, 2]], exported=exported
+    )
     np.testing.assert_array_equal(out["y"], [[2, 4]])
     assert hook.onnxhub_card_defaults(family="doubler", model="m")["task"] == "doubling"
     assert hook.onnxhub_conformance_cases() == [[]]
@@ -117,7 +124,9 @@ def test_broken_and_incompatible_plugins_are_reported_not_fatal() -> None:
         def onnxhub_exprot(self, family, model):  # type: ignore[no-untyped-def]
             return None
 
-    reg = registry_with(("doubler", Doubler()), ("exploding", RaisesOnRegister()), ("misspelt", Misspelt()))
+    reg = registry_with(
+        ("doubler", Doubler()), ("exploding", RaisesOnRegister()), ("misspelt", Misspelt())
+    )
     assert set(reg.families) == {"doubler"}
     broken = {b.name: b.error for b in reg.broken}
     assert "cannot find my framework" in broken["exploding"]
@@ -150,14 +159,22 @@ def test_a_plugin_raising_inside_a_hook_is_named() -> None:
             raise ZeroDivisionError("bad maths")
 
     reg = registry_with(("faulty-plugin", Faulty()))
-    with pytest.raises(PluginError, match=r"family 'doubler' \(plugin 'faulty-plugin'\) raised in onnxhub_export: ZeroDivisionError: bad maths"):
+    with pytest.raises(
+        PluginError,
+        match=r"family 'doubler' \(plugin 'faulty-plugin'\) raised in onnxhub_export: ZeroDivisionError: bad maths",
+    ):
         reg.export("doubler", DoublerModel(), [[1.0, 2.0]])
 
 
 def test_unknown_family_unavailable_family_and_ties() -> None:
     class Missing(Doubler):
-        info = FamilyInfo("ghost", "ghostlib", "needs ghostlib", available=False,
-                          install_hint="pip install 'onnxhub[ghost]'")
+        info = FamilyInfo(
+            "ghost",
+            "ghostlib",
+            "needs ghostlib",
+            available=False,
+            install_hint="pip install 'onnxhub[ghost]'",
+        )
 
     class Rival(Doubler):
         info = FamilyInfo("rival", "numpy", "also doubles")

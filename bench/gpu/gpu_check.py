@@ -46,7 +46,8 @@ def wide_mlp(width: int, depth: int, features: int, seed: int = 0) -> bytes:
         prev, size = f"h{layer}", width
     nodes.append(helper.make_node("Identity", [prev], ["y"]))
     graph = helper.make_graph(
-        nodes, "wide_mlp",
+        nodes,
+        "wide_mlp",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, features])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, width])],
         inits,
@@ -86,7 +87,9 @@ async def http_load(url: str, body: bytes, concurrency: int, seconds: float) -> 
             nonlocal errors
             while time.perf_counter() < stop:
                 t0 = time.perf_counter()
-                async with client.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+                async with client.post(
+                    url, data=body, headers={"Content-Type": "application/json"}
+                ) as r:
                     await r.read()
                     if r.status != 200:
                         errors += 1
@@ -118,7 +121,16 @@ def serve_and_measure(home: Path, providers: str | None, model: str, body: bytes
     if providers:
         env["ONNXHUB_PROVIDERS"] = providers
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli.main", "serve", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "hub.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
@@ -133,12 +145,16 @@ def serve_and_measure(home: Path, providers: str | None, model: str, body: bytes
         result = {"parameters": meta.get("parameters"), "load": []}
         for conc in (1, 64):
             asyncio.run(http_load(f"{base}/v2/models/{model}/infer", body, conc, 1.0))
-            result["load"].append(asyncio.run(http_load(f"{base}/v2/models/{model}/infer", body, conc, 4.0)))
+            result["load"].append(
+                asyncio.run(http_load(f"{base}/v2/models/{model}/infer", body, conc, 4.0))
+            )
         import urllib.request
 
         with urllib.request.urlopen(f"{base}/metrics", timeout=10) as r:
             result["metrics_provider_lines"] = [
-                line for line in r.read().decode().splitlines() if "provider" in line and not line.startswith("#")
+                line
+                for line in r.read().decode().splitlines()
+                if "provider" in line and not line.startswith("#")
             ]
         return result
     finally:

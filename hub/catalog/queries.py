@@ -138,7 +138,12 @@ def upsert_model(
         add_event(session, "model.created", name, payload={"owner": owner})
         return model
     changed = {}
-    for field, value in (("task", task), ("license", license), ("description", description), ("card", card)):
+    for field, value in (
+        ("task", task),
+        ("license", license),
+        ("description", description),
+        ("card", card),
+    ):
         if value is not None and getattr(model, field) != value:
             setattr(model, field, value)
             changed[field] = value if field != "card" else "(updated)"
@@ -232,7 +237,12 @@ def set_alias(session: Session, model: Model, alias: str, number: int) -> Versio
         row.updated_at = utcnow()
     session.flush()
     add_event(
-        session, "alias.set", model.name, version=number, alias=alias, payload={"previous": previous}
+        session,
+        "alias.set",
+        model.name,
+        version=number,
+        alias=alias,
+        payload={"previous": previous},
     )
     return version
 
@@ -275,7 +285,9 @@ def blob_in_use(session: Session, digest: str) -> bool:
 
 
 def events_after(session: Session, last_id: int, limit: int = 500) -> list[Event]:
-    return list(session.scalars(select(Event).where(Event.id > last_id).order_by(Event.id).limit(limit)))
+    return list(
+        session.scalars(select(Event).where(Event.id > last_id).order_by(Event.id).limit(limit))
+    )
 
 
 def last_event_id(session: Session) -> int:

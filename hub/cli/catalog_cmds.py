@@ -21,16 +21,25 @@ GENERATOR_PARITY_ROWS = 16
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--name", required=True, help="Model name (created on first publish).")
 @click.option("--family", help="Family to use instead of the one that claims FILE.")
-@click.option("--sample", "sample_path", type=click.Path(path_type=Path),
-              help="Held-out input rows (.npy, .npz per input, .csv) to check parity on.")
+@click.option(
+    "--sample",
+    "sample_path",
+    type=click.Path(path_type=Path),
+    help="Held-out input rows (.npy, .npz per input, .csv) to check parity on.",
+)
 @click.option("--alias", help="Point this alias (e.g. production) at the new version.")
-@click.option("--card", type=click.Path(path_type=Path), help="Model card (Markdown, YAML front matter).")
+@click.option(
+    "--card", type=click.Path(path_type=Path), help="Model card (Markdown, YAML front matter)."
+)
 @click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
 @click.option("--task", help="Task, e.g. tabular-classification.")
 @click.option("--allow-parity-failure", is_flag=True, help="Publish even if parity fails.")
-@click.option("--latent-dim", type=click.IntRange(min=1),
-              help="FILE is a generator (GAN generator, VAE decoder) taking noise of this size; "
-              "served with seed/num_samples parameters.")
+@click.option(
+    "--latent-dim",
+    type=click.IntRange(min=1),
+    help="FILE is a generator (GAN generator, VAE decoder) taking noise of this size; "
+    "served with seed/num_samples parameters.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
 def publish(
     file: Path,
@@ -75,7 +84,9 @@ def publish(
     if as_json:
         echo_json(version.to_json())
         return
-    click.echo(f"published {version.ref} ({version.family}, {version.size} bytes, sha256 {version.sha256[:12]})")
+    click.echo(
+        f"published {version.ref} ({version.family}, {version.size} bytes, sha256 {version.sha256[:12]})"
+    )
     if version.parity:
         click.echo(ParityReport.from_json(version.parity).summary())
 
@@ -116,7 +127,9 @@ def models(search: str | None, task: str | None, tag: str | None, as_json: bool)
     table = Table("name", "latest", "aliases", "task", "tags", box=None)
     for m in found:
         aliases = ", ".join(f"{a}->{v}" for a, v in sorted(m.aliases.items()))
-        table.add_row(m.name, str(m.latest_version or "-"), aliases, m.task or "", ", ".join(m.tags))
+        table.add_row(
+            m.name, str(m.latest_version or "-"), aliases, m.task or "", ", ".join(m.tags)
+        )
     out.print(table, soft_wrap=True)
 
 
@@ -197,7 +210,9 @@ def download(ref: str, output: Path | None, test_data: bool) -> None:
         version = hub.get_version(name, version_ref)
         data = hub.test_data(version) if test_data else hub.model_bytes(version)
     suffix = ".npz" if test_data else ".onnx"
-    target = output or Path(f"{version.model}-{version.version}{'-test-data' if test_data else ''}{suffix}")
+    target = output or Path(
+        f"{version.model}-{version.version}{'-test-data' if test_data else ''}{suffix}"
+    )
     try:
         target.write_bytes(data)
     except OSError as exc:

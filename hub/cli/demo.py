@@ -35,7 +35,9 @@ def _train_models() -> list[dict[str, Any]]:
     return [
         {
             "name": "iris-logreg",
-            "model": make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(Xtr, ytr),
+            "model": make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(
+                Xtr, ytr
+            ),
             "sample": Xte.astype("float32"),
             "tags": ["demo", "iris"],
             "card": "---\nlicense: cc0-1.0\ntags: [tabular]\n---\n\n# Iris classifier\n\n"
@@ -43,7 +45,9 @@ def _train_models() -> list[dict[str, Any]]:
         },
         {
             "name": "iris-forest",
-            "model": RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0).fit(Xtr, ytr),
+            "model": RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0).fit(
+                Xtr, ytr
+            ),
             "sample": Xte.astype("float32"),
             "tags": ["demo", "iris"],
             "card": None,
@@ -78,7 +82,16 @@ def _http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[in
 def _serve_and_infer(name: str, rows: list[list[float]], timeout: float) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "hub.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "hub.cli.main",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     server = subprocess.Popen(command, env=os.environ.copy())
     try:
         deadline = time.monotonic() + timeout
@@ -97,7 +110,12 @@ def _serve_and_infer(name: str, rows: list[list[float]], timeout: float) -> None
         body = {
             "id": "demo-1",
             "inputs": [
-                {"name": "input", "shape": [len(rows), len(rows[0])], "datatype": "FP32", "data": rows}
+                {
+                    "name": "input",
+                    "shape": [len(rows), len(rows[0])],
+                    "datatype": "FP32",
+                    "data": rows,
+                }
             ],
         }
         status, meta = _http("GET", f"{base}/v2/models/{name}")
@@ -142,7 +160,9 @@ def demo(no_serve: bool, timeout: float) -> None:
         predictor = hub.open(first["name"])
         rows = first["sample"][:3]
         outputs = predictor.predict(rows)
-        click.echo(f"\nin-process prediction with {predictor.version.ref} on {predictor.providers}:")
+        click.echo(
+            f"\nin-process prediction with {predictor.version.ref} on {predictor.providers}:"
+        )
         for key, value in outputs.items():
             click.echo(f"  {key}: {value.tolist()}")
         click.echo(f"  scikit-learn says: {first['model'].predict(rows).tolist()}")

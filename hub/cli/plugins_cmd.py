@@ -30,14 +30,25 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         }
         for f in sorted(registry.families.values(), key=lambda f: f.info.name)
     ]
-    broken = [{"plugin": b.name, "distribution": b.distribution, "error": b.error} for b in registry.broken]
+    broken = [
+        {"plugin": b.name, "distribution": b.distribution, "error": b.error}
+        for b in registry.broken
+    ]
     if as_json:
         echo_json({"families": rows, "broken": broken})
         return
     table = Table("family", "framework", "distribution", "version", "status", box=None)
     for row in rows:
         status = "ok" if row["available"] else f"unavailable: {row['install_hint']}"
-        table.add_row(row["family"], row["framework"], row["distribution"] or "-", row["version"] or "-", status)
+        table.add_row(
+            row["family"],
+            row["framework"],
+            row["distribution"] or "-",
+            row["version"] or "-",
+            status,
+        )
     out.print(table, soft_wrap=True)
     for b in broken:
-        console.print(f"[red]broken plugin {b['plugin']}[/red] ({b['distribution'] or '?'}): {b['error']}")
+        console.print(
+            f"[red]broken plugin {b['plugin']}[/red] ({b['distribution'] or '?'}): {b['error']}"
+        )

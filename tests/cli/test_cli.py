@@ -32,18 +32,38 @@ def files(tmp_path: Path, logreg):  # type: ignore[no-untyped-def]
     joblib.dump(model, tmp_path / "iris.joblib")
     np.save(tmp_path / "sample.npy", X)
     np.savetxt(tmp_path / "sample.csv", X, delimiter=",", header="a,b,c,d", comments="")
-    (tmp_path / "README.md").write_text("---\nlicense: apache-2.0\ntags: [flowers]\n---\n\nIris model.\n")
+    (tmp_path / "README.md").write_text(
+        "---\nlicense: apache-2.0\ntags: [flowers]\n---\n\nIris model.\n"
+    )
     return tmp_path, model, X
 
 
 def test_publish_show_models_alias_check_download(run, files) -> None:
     folder, model, X = files
-    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample",
-                 str(folder / "sample.npy"), "--card", str(folder / "README.md"), "--tag", "demo",
-                 "--alias", "production")
+    result = run(
+        "publish",
+        str(folder / "iris.joblib"),
+        "--name",
+        "iris",
+        "--sample",
+        str(folder / "sample.npy"),
+        "--card",
+        str(folder / "README.md"),
+        "--tag",
+        "demo",
+        "--alias",
+        "production",
+    )
     assert result.exit_code == 0, result.output
     assert "published iris:1" in result.output and "PASSED" in result.output
-    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample", str(folder / "sample.csv"))
+    result = run(
+        "publish",
+        str(folder / "iris.joblib"),
+        "--name",
+        "iris",
+        "--sample",
+        str(folder / "sample.csv"),
+    )
     assert result.exit_code == 0 and "published iris:2" in result.output
 
     shown = json.loads(run("show", "iris@production", "--json").output)
@@ -80,7 +100,11 @@ def test_publish_show_models_alias_check_download(run, files) -> None:
         (("show", "nope"), 3, "unknown model 'nope'"),
         (("show", "iris:x"), 2, "positive integer"),
         (("alias", "nope", "production", "1"), 3, "unknown model"),
-        (("publish", "missing.joblib", "--name", "m", "--sample", "missing.npy"), 2, "does not exist"),
+        (
+            ("publish", "missing.joblib", "--name", "m", "--sample", "missing.npy"),
+            2,
+            "does not exist",
+        ),
         (("check", "ghost@production"), 3, "unknown model 'ghost'"),
     ],
 )
@@ -94,23 +118,52 @@ def test_errors_are_one_line_with_an_exit_code(run, args, code, fragment) -> Non
 def test_publish_refuses_bad_samples_and_writes_nothing(run, files) -> None:
     folder, model, X = files
     np.save(folder / "wide.npy", np.hstack([X, X]))
-    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample", str(folder / "wide.npy"))
+    result = run(
+        "publish",
+        str(folder / "iris.joblib"),
+        "--name",
+        "iris",
+        "--sample",
+        str(folder / "wide.npy"),
+    )
     assert result.exit_code == 2 and "feature" in result.output
     assert "Traceback" not in result.output
     (folder / "junk.npy").write_bytes(b"not numpy")
-    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample", str(folder / "junk.npy"))
+    result = run(
+        "publish",
+        str(folder / "iris.joblib"),
+        "--name",
+        "iris",
+        "--sample",
+        str(folder / "junk.npy"),
+    )
     assert result.exit_code == 2 and "cannot read sample file junk.npy" in result.output
     result = run("publish", str(folder / "iris.joblib"), "--name", "iris")
     assert result.exit_code == 2 and "--sample is required" in result.output
-    result = run("publish", str(folder / "iris.joblib"), "--name", "iris", "--family", "nope",
-                 "--sample", str(folder / "sample.npy"))
+    result = run(
+        "publish",
+        str(folder / "iris.joblib"),
+        "--name",
+        "iris",
+        "--family",
+        "nope",
+        "--sample",
+        str(folder / "sample.npy"),
+    )
     assert result.exit_code == 3 and "unknown family 'nope'" in result.output
     assert run("models").output.strip() == "no models"
 
 
 def test_alias_to_a_missing_version(run, files) -> None:
     folder, _, _ = files
-    run("publish", str(folder / "iris.joblib"), "--name", "iris", "--sample", str(folder / "sample.npy"))
+    run(
+        "publish",
+        str(folder / "iris.joblib"),
+        "--name",
+        "iris",
+        "--sample",
+        str(folder / "sample.npy"),
+    )
     result = run("alias", "iris", "production", "4")
     assert result.exit_code == 3 and "has no version 4" in result.output
 
@@ -155,8 +208,13 @@ def test_a_family_without_its_framework_is_unavailable_with_a_hint(tmp_path: Pat
     import sys
 
     env = {**__import__("os").environ, "ONNXHUB_HOME": str(tmp_path / "home")}
-    listed = subprocess.run([sys.executable, "-c", HIDE_TORCH, "plugins", "--json"],
-                            capture_output=True, text=True, env=env, timeout=120)
+    listed = subprocess.run(
+        [sys.executable, "-c", HIDE_TORCH, "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert listed.returncode == 0, listed.stderr
     families = {f["family"]: f for f in json.loads(listed.stdout)["families"]}
     assert families["torch"]["available"] is False
@@ -165,9 +223,23 @@ def test_a_family_without_its_framework_is_unavailable_with_a_hint(tmp_path: Pat
     (tmp_path / "net.pt").write_bytes(b"not really torch")
     np.save(tmp_path / "rows.npy", np.zeros((2, 3), np.float32))
     published = subprocess.run(
-        [sys.executable, "-c", HIDE_TORCH, "publish", str(tmp_path / "net.pt"), "--name", "net",
-         "--family", "torch", "--sample", str(tmp_path / "rows.npy")],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            HIDE_TORCH,
+            "publish",
+            str(tmp_path / "net.pt"),
+            "--name",
+            "net",
+            "--family",
+            "torch",
+            "--sample",
+            str(tmp_path / "rows.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert published.returncode == 6 and "Traceback" not in published.stderr
     assert "family 'torch' is installed but its framework" in published.stderr
