@@ -127,6 +127,16 @@ json.dump({"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "git": rev
           open(sys.argv[1], "w"), indent=1)
 EOF
 
+# -- tools: wrk (the default engine) and MLServer's venv, before any leg needs them ------------
+SETUP_STEPS=()
+[[ "$ENGINE" == wrk ]] && ! command -v wrk >/dev/null && SETUP_STEPS+=(apt)
+has_leg mlserver && [[ "$PEERS" == 1 ]] && [[ ! -x /tmp/venvs/peers-mlserver/bin/mlserver ]] && SETUP_STEPS+=(mlserver)
+if (( ${#SETUP_STEPS[@]} )); then
+  note "missing: ${SETUP_STEPS[*]}: running $PEERS_DIR/setup.sh ${SETUP_STEPS[*]} (~1-2 min)"
+  "$PEERS_DIR/setup.sh" "${SETUP_STEPS[@]}" > "$LOGS/peers-setup.log" 2>&1 \
+    || { note "setup failed, see $LOGS/peers-setup.log"; exit 1; }
+fi
+
 # -- models: build (seeded, identical on re-run) and publish to a bench-only hub home ----------
 if [[ ! -f "$BENCH_WORK/models/manifest.json" ]]; then
   note "building models"; "$PY" "$HERE/make_models.py" --out "$BENCH_WORK" > "$LOGS/make_models.log" 2>&1 \
@@ -195,10 +205,6 @@ PIDS=()
 
 # -- MLServer (the peer) ------------------------------------------------------------------------
 if has_leg mlserver && [[ "$PEERS" == 1 ]]; then
-  if [[ ! -x /tmp/venvs/peers-mlserver/bin/mlserver ]] || ! command -v wrk >/dev/null; then
-    note "MLServer venv or wrk missing: running $PEERS_DIR/setup.sh apt mlserver (~1-2 min)"
-    "$PEERS_DIR/setup.sh" apt mlserver > "$LOGS/peers-setup.log" 2>&1 || { note "setup failed, see $LOGS/peers-setup.log"; }
-  fi
   for m in $MODELS; do
     nf="$(feat "$m")"
     for mode in $MLSERVER_MODES; do
