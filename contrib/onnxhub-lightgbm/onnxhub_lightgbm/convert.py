@@ -10,12 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from hub.tabular import (  # noqa: F401  (re-exported for the family module)
-    INPUT_NAME,
-    convert_estimator,
-    expected_features,
-    final_estimator,
-)
+from hub.tabular import convert_estimator, final_estimator
 
 
 @functools.cache

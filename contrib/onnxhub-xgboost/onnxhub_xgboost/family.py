@@ -6,11 +6,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from hub import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin
-from hub.errors import ExportFailed, InvalidInput
-from hub.tabular import estimator_outputs, feature_matrix, missing_distributions
+from hub import ConformanceCase, FamilyInfo
+from hub.tabular import missing_distributions
+from hub.tabular_family import TabularFamily
 from onnxhub_xgboost import convert, native
 
 #: pip distribution for each module the family needs, for the install hint.
@@ -20,9 +18,6 @@ _REQUIREMENTS = {
     "skl2onnx": "skl2onnx",
     "sklearn": "scikit-learn",
 }
-#: Claim score for XGBoost objects: above the scikit-learn family's generic 10.
-SPECIFIC_SCORE = 50
-FILE_SCORE = 100
 
 
 def _family_info() -> FamilyInfo:
@@ -37,89 +32,43 @@ def _family_info() -> FamilyInfo:
     )
 
 
-def _is_booster(model: Any) -> bool:
-    xgboost = sys.modules.get("xgboost")
-    return xgboost is not None and isinstance(model, xgboost.Booster)
-
-
-def as_estimator(model: Any) -> Any:
-    """The scikit-learn form of ``model``: a Booster is wrapped; anything else is returned as is."""
-    return native.wrap_booster(model, "the Booster") if _is_booster(model) else model
-
-
-class XGBoostFamily(FamilyPlugin):
+class XGBoostFamily(TabularFamily):
     """Exports XGBClassifier / XGBRegressor (also inside a scikit-learn Pipeline) to ONNX.
 
     Classifiers get outputs ``label`` (int64) and ``probabilities`` (float32, no ZipMap);
-    regressors get ``variable``: the names the scikit-learn family uses, so clients see one
-    shape of output whichever tree library trained the model.
+    regressors get ``variable``.
     """
+
+    accepts = "XGBClassifier and XGBRegressor models (or pipelines ending in one)"
+    extra_tags = ("gradient-boosting", "tabular")
 
     def __init__(self) -> None:
         self.info = _family_info()
 
-    # -- claiming and loading ------------------------------------------------------------
-    def claim(self, model: Any) -> int | None:
-        if isinstance(model, Path):
-            return FILE_SCORE if native.looks_like_xgboost_file(model) else None
-        if _is_booster(model) or convert.is_xgboost_estimator(convert.final_estimator(model)):
-            return SPECIFIC_SCORE
-        return None
+    def is_estimator(self, model: Any) -> bool:
+        return convert.is_xgboost_estimator(model)
+
+    def is_classifier(self, estimator: Any) -> bool:
+        return convert.is_classifier(estimator)
+
+    def to_onnx(self, estimator: Any, n_features: int, opset: int | None) -> Any:
+        return convert.to_onnx(estimator, n_features, opset)
+
+    def is_native(self, model: Any) -> bool:
+        xgboost = sys.modules.get("xgboost")
+        return xgboost is not None and isinstance(model, xgboost.Booster)
+
+    def as_estimator(self, model: Any) -> Any:
+        return native.wrap_booster(model, "the Booster") if self.is_native(model) else model
+
+    def claims_file(self, path: Path) -> bool:
+        return native.looks_like_xgboost_file(path)
 
     def load(self, path: Path) -> Any:
         return native.load_native(path)
 
-    # -- export and parity ---------------------------------------------------------------
-    def export(self, model: Any, sample: Any, opset: int | None) -> ExportedModel:
-        import onnxmltools
-        import xgboost
-
-        estimator = as_estimator(model)
-        final = convert.final_estimator(estimator)
-        if not isinstance(final, (xgboost.XGBClassifier, xgboost.XGBRegressor)):
-            raise ExportFailed(
-                f"the xgboost family exports XGBClassifier and XGBRegressor models "
-                f"(or pipelines ending in one), not {type(final).__name__}"
-            )
-        try:
-            final.get_booster()
-        except Exception:
-            raise InvalidInput(
-                f"the {type(final).__name__} is not fitted; train it first"
-            ) from None
-        matrix = feature_matrix(sample, convert.expected_features(estimator), "xgboost")
-        onnx_model = convert.to_onnx(estimator, matrix.shape[1], opset)
-        classifier = convert.is_classifier(estimator)
-        return ExportedModel(
-            model=onnx_model,
-            feeds={convert.INPUT_NAME: matrix},
-            framework_version=xgboost.__version__,
-            label_outputs=("label",) if classifier else (),
-            task="classification" if classifier else "regression",
-            metadata={
-                "converter": f"onnxmltools {onnxmltools.__version__}",
-                "estimator": type(final).__name__,
-                "objective": native.objective_of(final.get_booster()),
-            },
-        )
-
-    def predict(self, model: Any, sample: Any, exported: ExportedModel) -> dict[str, np.ndarray]:
-        estimator = as_estimator(model)
-        matrix = exported.feeds.get(convert.INPUT_NAME)
-        if matrix is None:
-            matrix = feature_matrix(sample, convert.expected_features(estimator), "xgboost")
-        return estimator_outputs(estimator, matrix, convert.is_classifier(estimator))
-
-    def card_defaults(self, model: Any) -> dict[str, Any]:
-        estimator = as_estimator(model)
-        task = (
-            "tabular-classification" if convert.is_classifier(estimator) else "tabular-regression"
-        )
-        return {
-            "library": "xgboost",
-            "task": task,
-            "tags": ["xgboost", "gradient-boosting", "tabular"],
-        }
+    def fitted_metadata(self, final: Any) -> dict[str, Any]:
+        return {"objective": native.objective_of(final.get_booster())}
 
     def conformance_cases(self) -> list[ConformanceCase]:
         from onnxhub_xgboost import cases
