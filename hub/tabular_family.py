@@ -73,7 +73,7 @@ class TabularFamily(FamilyPlugin):
         return False
 
     def as_estimator(self, model: Any) -> Any:
-        """The estimator form of ``model``: a native object is wrapped, anything else returned."""
+        """The estimator form of ``model``; override to wrap what :meth:`is_native` accepts."""
         return model
 
     def claims_file(self, path: Path) -> bool:
