@@ -4,7 +4,9 @@ What it shows: the provider check picks CUDA only when a session really gets it;
 model served by ``onnxhub serve`` reports and uses CUDAExecutionProvider; CUDA outputs match the
 CPU's; and how in-process runs and the HTTP server compare on CUDA and CPU, in the same run.
 
-Usage (the GPU machine needs onnxruntime-gpu and the CUDA 13 / cuDNN 9 libraries)::
+Usage (the GPU machine needs onnxruntime-gpu and the CUDA 13 / cuDNN 9 libraries, and onnxhub
+importable: ``pip install -e .``, or the repo root on ``PYTHONPATH`` with ``plugins/`` linked as
+``hub_plugins``)::
 
     ONNXHUB_HOME=/tmp/gpuhome python bench/gpu/gpu_check.py --out results.json
 """
