@@ -1,34 +1,24 @@
 """onnxhub: a self-hosted ONNX model hub.
 
-The public API a family plugin or an application imports from::
+An application imports from here; a model family imports from :mod:`hub.families` (the plugin
+API) and :mod:`hub.errors` only::
 
-    from hub import hookimpl, FamilyPlugin, FamilyInfo, ExportedModel
     import hub
     info = hub.publish(model, name="iris", sample=X_test)
     predictor = hub.open("iris")
 """
 
 from hub.errors import HubError
-from hub.families import Claim, ConformanceCase, ExportedModel, FamilyInfo
-from hub.family_plugin import FamilyPlugin
-from hub.hookspecs import hookimpl
 
 __all__ = [
-    "DEFAULT_OPSET",
-    "Claim",
     "Hub",
+    "HubError",
     "ParityReport",
     "Settings",
     "Tolerance",
     "convert_and_check",
-    "get_plugin_manager",
-    "ConformanceCase",
-    "ExportedModel",
-    "FamilyInfo",
-    "FamilyPlugin",
-    "HubError",
     "get_model",
-    "hookimpl",
+    "get_plugin_manager",
     "list_models",
     "open",
     "publish",
@@ -38,11 +28,10 @@ __version__ = "0.1.0"
 #: Public names resolved on first use, so ``import hub`` (done by every plugin at discovery)
 #: does not load onnxruntime or SQLAlchemy.
 _LAZY = {
-    "DEFAULT_OPSET": ("hub.onnx_checks", "DEFAULT_OPSET"),
-    "Tolerance": ("hub.parity", "Tolerance"),
-    "ParityReport": ("hub.parity", "ParityReport"),
-    "convert_and_check": ("hub.conversion", "convert_and_check"),
-    "get_plugin_manager": ("hub.plugin_manager", "get_plugin_manager"),
+    "Tolerance": ("hub.export.parity", "Tolerance"),
+    "ParityReport": ("hub.export.parity", "ParityReport"),
+    "convert_and_check": ("hub.export.convert", "convert_and_check"),
+    "get_plugin_manager": ("hub.families.registry", "get_plugin_manager"),
     "Hub": ("hub.api", "Hub"),
     "Settings": ("hub.settings", "Settings"),
 }

@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from hub.artifacts import ArtifactStore
-from hub.cards import ModelCard, parse_card
 from hub.catalog import queries
+from hub.catalog.artifacts import ArtifactStore
 from hub.catalog.db import Database
-from hub.conversion import CheckedExport, convert_and_check
+from hub.catalog.records import EventInfo, ModelInfo, VersionInfo
 from hub.errors import InvalidInput, ParityFailed
-from hub.families import SampleData
-from hub.onnx_checks import make_session
-from hub.parity import ParityReport, Tolerance, compare_outputs, unpack_test_data
-from hub.plugin_manager import FamilyRegistry, get_plugin_manager
-from hub.predictor import Predictor
-from hub.records import EventInfo, ModelInfo, VersionInfo
+from hub.export.cards import ModelCard, parse_card
+from hub.export.convert import CheckedExport, convert_and_check
+from hub.export.parity import ParityReport, Tolerance, compare_outputs, unpack_test_data
+from hub.families.registry import FamilyRegistry, get_plugin_manager
+from hub.families.types import SampleData
+from hub.onnx.predictor import Predictor
+from hub.onnx.sessions import make_session
 from hub.settings import Settings
 
 
@@ -263,7 +263,7 @@ class Hub:
 
     def open(self, name: str, ref: int | str | None = None) -> Predictor:
         """A ready onnxruntime predictor for ``name`` at ``ref``."""
-        from hub.serving.providers import choose_providers
+        from hub.onnx.providers import choose_providers
 
         version = self.get_version(name, ref)
         session = make_session(

@@ -42,7 +42,7 @@ def all_types_model() -> onnx.ModelProto:
 
 
 def all_types_sample(rows: int = 3) -> dict[str, np.ndarray]:
-    from hub.datatypes import V2_TO_NUMPY
+    from hub.onnx.datatypes import V2_TO_NUMPY
 
     rng = np.random.default_rng(1)
     sample = {}

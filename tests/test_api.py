@@ -12,7 +12,7 @@ import pytest
 import hub as hub_pkg
 from hub.api import Hub
 from hub.errors import InvalidInput, InvalidModelFile, NotFound, StorageError
-from hub.parity import unpack_test_data
+from hub.export.parity import unpack_test_data
 
 
 def test_open_predicts_like_the_framework(sqlite_hub: Hub, logreg) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hub import hookspecs
+from hub.families import hookspecs
 from hub.errors import InvalidInput, NotFound, PluginError
-from hub.families import Claim, ExportedModel, FamilyInfo
-from hub.family_plugin import FamilyPlugin
-from hub.hookspecs import hookimpl
-from hub.plugin_manager import get_plugin_manager
+from hub.families.hookspecs import hookimpl
+from hub.families.plugin import FamilyPlugin
+from hub.families.registry import get_plugin_manager
+from hub.families.types import Claim, ExportedModel, FamilyInfo
 
 TESTS = Path(__file__).resolve().parent
 HOOKS = [
@@ -134,7 +134,7 @@ def test_broken_and_incompatible_plugins_are_reported_not_fatal() -> None:
 
 
 def test_broken_entry_point_is_reported_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    import hub.plugin_manager as pm_module
+    import hub.families.registry as pm_module
 
     class FakeEntryPoint:
         name = "halfbaked"

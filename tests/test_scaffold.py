@@ -13,7 +13,7 @@ import tomllib
 from click.testing import CliRunner
 
 from hub.errors import Conflict, InvalidInput
-from hub.scaffold import scaffold_plugin
+from hub.families.scaffold import scaffold_plugin
 
 NAME = "demo_fw"
 
@@ -53,7 +53,7 @@ def test_generated_package_imports_and_reports_not_implemented(package: Path) ->
 import dataclasses, json
 from pathlib import Path
 from hub.errors import HubError
-from hub.plugin_manager import get_plugin_manager
+from hub.families.registry import get_plugin_manager
 from onnxhub_{NAME} import plugin
 
 # pretend the framework is installed, to reach the hooks the draft has not written

@@ -1,11 +1,11 @@
-"""hub.tabular: the public helpers single-matrix families export with."""
+"""hub.families.estimators: the public helpers single-matrix families export with."""
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 
 from hub.errors import ExportFailed, InvalidInput
-from hub.tabular import INPUT_NAME, convert_estimator, expected_features, feature_matrix
+from hub.families.estimators import INPUT_NAME, convert_estimator, expected_features, feature_matrix
 
 
 def test_feature_matrix_casts_and_refuses_bad_shapes() -> None:
@@ -35,7 +35,7 @@ def test_convert_estimator_gives_tensor_probabilities(logreg) -> None:
 
 
 def test_estimator_outputs_and_missing_distributions(logreg, ridge) -> None:
-    from hub.tabular import estimator_outputs, missing_distributions
+    from hub.families.estimators import estimator_outputs, missing_distributions
 
     clf, Xc = logreg
     out = estimator_outputs(clf, Xc, classifier=True)

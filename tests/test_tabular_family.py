@@ -1,4 +1,4 @@
-"""hub.tabular_family.TabularFamily: a whole family from the library-specific parts alone."""
+"""hub.families.tabular.TabularFamily: a whole family from the library-specific parts alone."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from hub import FamilyInfo
 from hub.errors import ExportFailed, InvalidInput
-from hub.tabular import INPUT_NAME, convert_estimator, final_estimator
-from hub.tabular_family import FILE_SCORE, SPECIFIC_SCORE, TabularFamily
+from hub.families import FamilyInfo
+from hub.families.estimators import INPUT_NAME, convert_estimator, final_estimator
+from hub.families.tabular import FILE_SCORE, SPECIFIC_SCORE, TabularFamily
 
 
 class BoostingFamily(TabularFamily):

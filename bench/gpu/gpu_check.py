@@ -28,8 +28,8 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from hub.api import Hub
-from hub.plugin_manager import get_plugin_manager
-from hub.serving.providers import CPU, CUDA, choose_providers, cuda_works
+from hub.families.registry import get_plugin_manager
+from hub.onnx.providers import CPU, CUDA, choose_providers, cuda_works
 from hub.settings import Settings
 
 
@@ -177,7 +177,7 @@ def main() -> None:
     }
     print(json.dumps(report), flush=True)
     home = Path(os.environ.get("ONNXHUB_HOME", "/tmp/gpuhome"))
-    from hub_plugins.onnx_family import plugin as onnx_plugin
+    from hub_plugins.onnx.family import plugin as onnx_plugin
 
     registry = get_plugin_manager(load_entry_points=False, extra_plugins=[("onnx", onnx_plugin)])
     models = {"mlp-2048x4": (wide_mlp(2048, 4, 256), 256), "mlp-256x2": (wide_mlp(256, 2, 64), 64)}

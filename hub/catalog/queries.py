@@ -13,8 +13,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from hub.catalog.models import Alias, Event, Model, Owner, Tag, Version, utcnow
+from hub.catalog.records import EventInfo, ModelInfo, VersionInfo
 from hub.errors import InvalidInput, NotFound
-from hub.records import EventInfo, ModelInfo, TensorSpec, VersionInfo
+from hub.onnx.signature import TensorSpec
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 ALIAS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")

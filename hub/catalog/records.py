@@ -10,21 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One graph input or output: name, V2 datatype (``FP32``...), shape with -1 for dynamic."""
-
-    name: str
-    datatype: str
-    shape: tuple[int, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TensorSpec":
-        return cls(data["name"], data["datatype"], tuple(int(d) for d in data["shape"]))
+from hub.onnx.signature import TensorSpec
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from hub.catalog.records import VersionInfo
 from hub.cli.common import console, echo_json, open_hub, out, split_ref
 from hub.errors import InvalidInput
-from hub.parity import ParityReport
-from hub.records import VersionInfo
-from hub.samples import load_sample
+from hub.export.parity import ParityReport
+from hub.export.samples import load_sample
 
 #: Noise rows drawn (seeded) to check a generator's parity when no --sample is given.
 GENERATOR_PARITY_ROWS = 16
@@ -57,7 +57,7 @@ def publish(
     """Export FILE to ONNX, check parity on --sample, and publish it as NAME's next version."""
     model: object = file
     if latent_dim is not None:
-        from hub_plugins.generative import Generator
+        from hub.families.generation import Generator
 
         model = Generator(file, latent_dim=latent_dim)
     sample: object = None
@@ -95,8 +95,9 @@ def _synthetic_sample(hub, file: Path, family: str | None):  # type: ignore[no-u
     """For a plain .onnx file without --sample: a few seeded random rows of its input shapes."""
     import numpy as np
 
-    from hub.datatypes import numpy_dtype
-    from hub.onnx_checks import load_onnx_file, signature
+    from hub.onnx.checks import load_onnx_file
+    from hub.onnx.datatypes import numpy_dtype
+    from hub.onnx.signature import signature
 
     inputs, _ = signature(load_onnx_file(file))
     rng = np.random.default_rng(0)

@@ -16,7 +16,7 @@ import click
 
 from hub.cli.common import console, open_hub
 from hub.errors import HubError
-from hub.parity import ParityReport
+from hub.export.parity import ParityReport
 
 
 def _train_models() -> list[dict[str, Any]]:

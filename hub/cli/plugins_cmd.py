@@ -6,7 +6,7 @@ import click
 from rich.table import Table
 
 from hub.cli.common import console, echo_json, out
-from hub.plugin_manager import get_plugin_manager
+from hub.families.registry import get_plugin_manager
 
 
 @click.group(invoke_without_command=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hub.scaffold import scaffold_plugin
+from hub.families.scaffold import scaffold_plugin
 
 
 @click.command("new")

@@ -14,11 +14,12 @@ import numpy as np
 import onnxruntime as ort
 
 from hub.errors import InvalidInput, InvalidModelFile, first_line
-from hub.families import ExportedModel, SampleData
-from hub.onnx_checks import ai_onnx_opset, make_session, runtime_limits, signature, validate_model
-from hub.parity import ParityReport, Tolerance, compare_outputs, pack_test_data
-from hub.plugin_manager import FamilyRegistry
-from hub.records import TensorSpec
+from hub.export.parity import ParityReport, Tolerance, compare_outputs, pack_test_data
+from hub.families.registry import FamilyRegistry
+from hub.families.types import ExportedModel, SampleData
+from hub.onnx.checks import ai_onnx_opset, validate_model
+from hub.onnx.sessions import make_session, runtime_limits
+from hub.onnx.signature import TensorSpec, signature
 
 
 @dataclass

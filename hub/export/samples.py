@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hub.errors import InvalidInput
-from hub.families import SampleData
+from hub.families.types import SampleData
 
 
 def _read_csv(path: Path) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from hub.errors import ExportFailed, InvalidInput, first_line
-from hub.onnx_checks import DEFAULT_OPSET
+from hub.onnx.versions import DEFAULT_OPSET
 
 #: Input name of every single-matrix export.
 INPUT_NAME = "input"

@@ -3,7 +3,7 @@
 A generator maps a latent noise vector to a sample (a GAN generator, a VAE decoder). Wrap it in
 :class:`Generator` to publish it as one::
 
-    from hub_plugins.generative import Generator
+    from hub.families.generation import Generator
     convert_and_check(registry, Generator(decoder, latent_dim=16), sample=64)
 
 The keras and torch families claim a :class:`Generator` ahead of a bare model. Its export has
@@ -11,8 +11,8 @@ exactly one input, named :data:`LATENT_INPUT` (``"latent"``, shape ``(batch, lat
 float32), ``task == "generation"`` and ``latent_input == "latent"``, so the runtime can draw the
 noise itself with :func:`draw_latent` when a request gives only ``seed``/``num_samples``.
 
-This module imports no framework; :func:`draw_latent` (re-exported here) lives in
-:mod:`hub.generation`, shared with the server.
+This module imports no framework; :func:`draw_latent` is shared with the server, so a served
+sample equals what a user draws locally with the same seed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any, Mapping
 import numpy as np
 
 from hub.errors import InvalidInput
-from hub.generation import draw_latent
 
 #: Name of a generator's noise input in every export.
 LATENT_INPUT = "latent"
@@ -94,3 +93,20 @@ def latent_sample(sample: Any, latent_dim: int) -> np.ndarray:
 def generator_card_defaults(library: str) -> dict[str, Any]:
     """Card metadata shared by every generator export."""
     return {"library": library, "task": GENERATION_TASK, "tags": [library, "generative"]}
+
+
+def draw_latent(num_samples: int, latent_dim: int, seed: int | None) -> np.ndarray:
+    """Standard-normal noise of shape ``(num_samples, latent_dim)``, float32.
+
+    The same ``seed`` always gives the same array (``numpy.random.default_rng(seed)``), so a
+    generation request with a seed is reproducible; ``seed=None`` draws fresh noise.
+    """
+    for label, value in (("num_samples", num_samples), ("latent_dim", latent_dim)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise InvalidInput(f"{label} must be a positive integer, got {value!r}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+    ):
+        raise InvalidInput(f"seed must be a non-negative integer or None, got {seed!r}")
+    rng = np.random.default_rng(None if seed is None else int(seed))
+    return rng.standard_normal((int(num_samples), int(latent_dim)), dtype=np.float32)

@@ -2,7 +2,7 @@
 
 A family is a pluggy plugin registered through the ``onnxhub`` entry-point group. Hooks that
 take ``family`` are answered only by the plugin that owns that family (``firstresult``): every
-other plugin returns ``None``. :class:`hub.family_plugin.FamilyPlugin` implements the dispatch,
+other plugin returns ``None``. :class:`hub.families.plugin.FamilyPlugin` implements the dispatch,
 so a family only writes the methods. A hookimpl may accept a subset of a spec's arguments.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pluggy
 
-from hub.families import Claim, ConformanceCase, ExportedModel, FamilyInfo, SampleData
+from hub.families.types import Claim, ConformanceCase, ExportedModel, FamilyInfo, SampleData
 
 PROJECT = "onnxhub"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from hub.errors import InvalidInput
-from hub.families import Claim, ConformanceCase, ExportedModel, FamilyInfo, SampleData
-from hub.hookspecs import hookimpl
+from hub.families.hookspecs import hookimpl
+from hub.families.types import Claim, ConformanceCase, ExportedModel, FamilyInfo, SampleData
 
 
 class FamilyPlugin:

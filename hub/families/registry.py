@@ -16,7 +16,6 @@ from typing import Any, Iterable
 import numpy as np
 import pluggy
 
-from hub import hookspecs
 from hub.errors import (
     ExportFailed,
     FamilyUnavailable,
@@ -25,7 +24,8 @@ from hub.errors import (
     NotFound,
     PluginError,
 )
-from hub.families import Claim, ExportedModel, FamilyInfo, SampleData
+from hub.families import hookspecs
+from hub.families.types import Claim, ExportedModel, FamilyInfo, SampleData
 
 ENTRY_POINT_GROUP = "onnxhub"
 

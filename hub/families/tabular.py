@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 
 from hub.errors import ExportFailed, HubError, InvalidInput
-from hub.families import ExportedModel, SampleData
-from hub.family_plugin import FamilyPlugin
-from hub.tabular import (
+from hub.families.estimators import (
     INPUT_NAME,
     estimator_outputs,
     expected_features,
     feature_matrix,
     final_estimator,
 )
+from hub.families.plugin import FamilyPlugin
+from hub.families.types import ExportedModel, SampleData
 
 #: Claim score for a file the family recognises by its content.
 FILE_SCORE = 100
@@ -61,9 +61,9 @@ class TabularFamily(FamilyPlugin):
         raise NotImplementedError(f"family {self.info.name!r} does not implement is_classifier")
 
     def to_onnx(self, estimator: Any, n_features: int, opset: int | None) -> Any:
-        """An ONNX ModelProto with input :data:`~hub.tabular.INPUT_NAME` and a dynamic batch.
+        """An ONNX ModelProto with input :data:`~hub.families.estimators.INPUT_NAME` and a dynamic batch.
 
-        :func:`hub.tabular.convert_estimator` does it once the library's converters are
+        :func:`hub.families.estimators.convert_estimator` does it once the library's converters are
         registered with skl2onnx.
         """
         raise NotImplementedError(f"family {self.info.name!r} does not implement to_onnx")

@@ -7,9 +7,9 @@ from typing import Any, Mapping
 import numpy as np
 import onnxruntime as ort
 
-from hub.datatypes import numpy_dtype
+from hub.catalog.records import VersionInfo
 from hub.errors import InvalidInput, first_line
-from hub.records import VersionInfo
+from hub.onnx.datatypes import numpy_dtype
 
 
 class Predictor:

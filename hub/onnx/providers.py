@@ -13,7 +13,7 @@ import logging
 
 import onnxruntime as ort
 
-from hub.onnx_checks import identity_model
+from hub.onnx.sessions import identity_model
 
 log = logging.getLogger(__name__)
 

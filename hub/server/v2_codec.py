@@ -17,8 +17,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from hub.datatypes import V2_TO_NUMPY
 from hub.errors import InvalidInput
+from hub.onnx.datatypes import V2_TO_NUMPY
 from hub.server.binary import HEADER, decode_bytes_elements, split_body, tensor_bytes
 from hub.serving.runtime import InferenceResult
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable
 
-from hub.records import EventInfo
+from hub.catalog.records import EventInfo
 
 log = logging.getLogger(__name__)
 

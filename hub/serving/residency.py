@@ -14,7 +14,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from hub.records import VersionInfo
+from hub.catalog.records import VersionInfo
 from hub.serving.batching import AdaptiveBatcher
 from hub.serving.sessions import LoadedModel, ServingOptions, load_model
 

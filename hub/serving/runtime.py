@@ -17,10 +17,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hub.catalog.records import EventInfo, VersionInfo
 from hub.errors import InvalidInput, NotFound, Unavailable
-from hub.generation import draw_latent
-from hub.records import EventInfo, VersionInfo
-from hub.serving.providers import choose_providers
+from hub.families.generation import draw_latent
+from hub.onnx.providers import choose_providers
 from hub.serving.residency import ModelResidency, Resident
 from hub.serving.sessions import LoadedModel, ServingOptions, per_model_options
 

@@ -12,10 +12,11 @@ from typing import Mapping
 import numpy as np
 import onnxruntime as ort
 
-from hub.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
+from hub.catalog.records import VersionInfo
 from hub.errors import InvalidInput
-from hub.onnx_checks import make_session
-from hub.records import TensorSpec, VersionInfo
+from hub.onnx.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
+from hub.onnx.sessions import make_session
+from hub.onnx.signature import TensorSpec
 from hub.serving.workers import WorkerThreads
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ What it takes:
 * a ``.keras`` file (``model.save``), or a legacy ``.h5`` file when the family is named;
 * a SavedModel folder (holding ``saved_model.pb``, e.g. from ``model.export(path)``), served
   through its ``serving_default`` signature;
-* a :class:`hub_plugins.generative.Generator` wrapping any of those (claimed ahead of a bare
+* a :class:`hub.families.generation.Generator` wrapping any of those (claimed ahead of a bare
   model): exported with one input ``latent`` and ``task == "generation"``.
 
-Input and output names are described in :mod:`hub_plugins.keras_export`. TensorFlow is imported
+Input and output names are described in :mod:`hub_plugins.keras.export`. TensorFlow is imported
 lazily, so listing plugins stays fast.
 """
 
@@ -24,18 +24,21 @@ from typing import Any
 import numpy as np
 
 from hub.errors import InvalidInput, InvalidModelFile
-from hub.families import ConformanceCase, ExportedModel, FamilyInfo, SampleData
-from hub.family_plugin import FamilyPlugin
-from hub.onnx_checks import DEFAULT_OPSET
-from hub_plugins import keras_export
-from hub_plugins.generative import (
+from hub.families import (
+    DEFAULT_OPSET,
     GENERATION_TASK,
     LATENT_INPUT,
+    ConformanceCase,
+    ExportedModel,
+    FamilyInfo,
+    FamilyPlugin,
     Generator,
+    SampleData,
     generator_card_defaults,
     latent_sample,
 )
-from hub_plugins.keras_export import InputSpec, SavedModelSignature
+from hub_plugins.keras import export as keras_export
+from hub_plugins.keras.export import InputSpec, SavedModelSignature
 
 FAMILY = keras_export.FAMILY
 SAVED_MODEL_FILE = "saved_model.pb"

@@ -15,8 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from hub.errors import InvalidInput
-from hub.families import ExportedModel, FamilyInfo, SampleData
-from hub.family_plugin import FamilyPlugin
+from hub.families import ExportedModel, FamilyInfo, FamilyPlugin, SampleData
 
 NAME = "onnx"
 
@@ -91,7 +90,7 @@ def _check_shape(name: str, array: np.ndarray, dims: list[int | None]) -> None:
 
 
 def _cast(name: str, array: np.ndarray, elem_type: int) -> np.ndarray:
-    from hub.datatypes import ONNX_ELEM_TO_V2, numpy_dtype
+    from hub.families import ONNX_ELEM_TO_V2, numpy_dtype
 
     datatype = ONNX_ELEM_TO_V2.get(elem_type)
     if datatype is None:
@@ -153,7 +152,7 @@ class OnnxFamily(FamilyPlugin):
     def load(self, path: Path) -> Any:
         """Read ``path``; corrupt files and external data outside its folder are refused."""
         from hub.errors import InvalidModelFile
-        from hub.onnx_checks import load_onnx_file
+        from hub.families import load_onnx_file
 
         if path.is_dir():
             raise InvalidModelFile(f"{path.name} is a folder; give the .onnx file itself")
@@ -163,7 +162,7 @@ class OnnxFamily(FamilyPlugin):
         """The model itself (copied, so the caller's object is never changed) and its feeds."""
         import onnx
 
-        from hub.onnx_checks import ai_onnx_opset, validate_model
+        from hub.families import ai_onnx_opset, validate_model
 
         if not _is_model_proto(model):
             raise InvalidInput(

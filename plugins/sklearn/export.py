@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from hub.errors import ExportFailed, InvalidInput, first_line
-from hub_plugins.sklearn_sample import InputGroup, framework_matrix
+from hub_plugins.sklearn.sample import InputGroup, framework_matrix
 
 FAMILY = "sklearn"
 
@@ -69,7 +69,7 @@ def resolve_opset(opset: int | None) -> int:
     """The ai.onnx opset to target: the hub default, or the caller's if both libraries run it."""
     from skl2onnx import get_latest_tested_opset_version
 
-    from hub.onnx_checks import DEFAULT_OPSET, runtime_limits
+    from hub.families import DEFAULT_OPSET, runtime_limits
 
     if opset is None:
         return DEFAULT_OPSET

@@ -2,7 +2,7 @@
 
 It claims any fitted ``BaseEstimator`` object (score 10, so a more specific family such as
 XGBoost's sklearn wrapper can outbid it) and ``.joblib``/``.pkl``/``.pickle`` files (score 100).
-How samples map onto ONNX inputs is described in :mod:`hub_plugins.sklearn_sample`.
+How samples map onto ONNX inputs is described in :mod:`hub_plugins.sklearn.sample`.
 
 Loading a pickle executes code stored in it: only publish files you produced or trust.
 scikit-learn and skl2onnx are imported inside the methods, so listing plugins stays fast.
@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from hub.errors import InvalidInput, InvalidModelFile, first_line
-from hub.families import ConformanceCase, ExportedModel, FamilyInfo, SampleData
-from hub.family_plugin import FamilyPlugin
+from hub.families import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin, SampleData
 
 NAME = "sklearn"
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -69,7 +68,7 @@ class SklearnFamily(FamilyPlugin):
         """``joblib.load`` the file (this runs the pickle's code); it must be a fitted estimator."""
         import joblib
 
-        from hub_plugins.sklearn_export import check_fitted
+        from hub_plugins.sklearn.export import check_fitted
 
         if path.is_dir():
             raise InvalidModelFile(f"{path.name} is a folder, not a joblib/pickle file")
@@ -95,13 +94,13 @@ class SklearnFamily(FamilyPlugin):
         """skl2onnx export, inputs float32/string ``[-1, width]`` (see :mod:`sklearn_sample`)."""
         import sklearn
 
-        from hub_plugins.sklearn_export import (
+        from hub_plugins.sklearn.export import (
             check_fitted,
             check_multi_input,
             convert,
             resolve_opset,
         )
-        from hub_plugins.sklearn_sample import check_feature_count, sample_groups
+        from hub_plugins.sklearn.sample import check_feature_count, sample_groups
 
         if not _is_estimator(model):
             raise InvalidInput(
@@ -128,13 +127,13 @@ class SklearnFamily(FamilyPlugin):
         self, model: Any, sample: SampleData, exported: ExportedModel
     ) -> dict[str, np.ndarray]:
         """``predict``/``predict_proba``/``transform`` on the very rows ONNX was fed."""
-        from hub_plugins.sklearn_export import framework_outputs
+        from hub_plugins.sklearn.export import framework_outputs
 
         return framework_outputs(model, exported.feeds, exported.model)
 
     def card_defaults(self, model: Any) -> dict[str, Any]:
         """library, task (classification/regression) and tags (estimator class names)."""
-        from hub_plugins.sklearn_export import final_estimator
+        from hub_plugins.sklearn.export import final_estimator
 
         tags = [NAME, type(model).__name__]
         last = type(final_estimator(model)).__name__

@@ -6,11 +6,11 @@ What it takes:
   for several positional inputs; a dict for keyword inputs);
 * a TorchScript file (``.pt``, written by ``torch.jit.save``);
 * a ``torch.export`` program (``.pt2``, written by ``torch.export.save``);
-* a :class:`hub_plugins.generative.Generator` wrapping any of those (claimed ahead of a bare
+* a :class:`hub.families.generation.Generator` wrapping any of those (claimed ahead of a bare
   module): exported with one input ``latent`` and ``task == "generation"``.
 
 Plain ``torch.save`` pickles are refused: unpickling runs arbitrary code. Input and output names
-are described in :mod:`hub_plugins.torch_export`. ``torch`` is imported lazily, so listing
+are described in :mod:`hub_plugins.torch.export`. ``torch`` is imported lazily, so listing
 plugins stays fast.
 """
 
@@ -26,17 +26,20 @@ from typing import Any
 import numpy as np
 
 from hub.errors import InvalidInput, InvalidModelFile, first_line
-from hub.families import ConformanceCase, ExportedModel, FamilyInfo, SampleData
-from hub.family_plugin import FamilyPlugin
-from hub.onnx_checks import DEFAULT_OPSET
-from hub_plugins import torch_export
-from hub_plugins.generative import (
+from hub.families import (
+    DEFAULT_OPSET,
     GENERATION_TASK,
     LATENT_INPUT,
+    ConformanceCase,
+    ExportedModel,
+    FamilyInfo,
+    FamilyPlugin,
     Generator,
+    SampleData,
     generator_card_defaults,
     latent_sample,
 )
+from hub_plugins.torch import export as torch_export
 
 FAMILY = torch_export.FAMILY
 SUFFIXES = (".pt", ".pt2")

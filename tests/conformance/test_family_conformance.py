@@ -18,11 +18,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from hub import ConformanceCase
-from hub.conversion import CheckedExport, convert_and_check, resolve_model
 from hub.errors import InvalidInput
-from hub.parity import Tolerance, compare_outputs
-from hub.plugin_manager import FamilyRegistry, get_plugin_manager
+from hub.export.convert import CheckedExport, convert_and_check, resolve_model
+from hub.export.parity import Tolerance, compare_outputs
+from hub.families import ConformanceCase
+from hub.families.registry import FamilyRegistry, get_plugin_manager
 
 BATCH_SIZES = (1, 5)
 

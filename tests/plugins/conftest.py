@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hub.plugin_manager import FamilyRegistry, get_plugin_manager
+from hub.families.registry import FamilyRegistry, get_plugin_manager
 
 
 @pytest.fixture

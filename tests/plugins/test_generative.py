@@ -9,11 +9,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from hub.conversion import CheckedExport, convert_and_check
 from hub.errors import InvalidInput
-from hub.plugin_manager import FamilyRegistry
-from hub.records import TensorSpec
-from hub_plugins.generative import LATENT_INPUT, Generator, draw_latent, latent_sample
+from hub.export.convert import CheckedExport, convert_and_check
+from hub.families.generation import LATENT_INPUT, Generator, draw_latent, latent_sample
+from hub.families.registry import FamilyRegistry
+from hub.onnx.signature import TensorSpec
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

@@ -15,11 +15,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from hub.conversion import convert_and_check  # noqa: E402
+from hub.catalog.records import TensorSpec  # noqa: E402
 from hub.errors import ExportFailed, InvalidInput, InvalidModelFile  # noqa: E402
-from hub.plugin_manager import FamilyRegistry  # noqa: E402
-from hub.records import TensorSpec  # noqa: E402
-from hub_plugins.keras_family import plugin as keras_plugin  # noqa: E402
+from hub.export.convert import convert_and_check  # noqa: E402
+from hub.families.registry import FamilyRegistry  # noqa: E402
+from hub_plugins.keras.family import plugin as keras_plugin  # noqa: E402
 
 pytestmark = [
     # Keras's own saving code trips numpy 2's copy-keyword deprecation; not ours to fix here
@@ -240,7 +240,7 @@ def test_conformance_case_builds_and_passes(registry: FamilyRegistry, tmp_path: 
 
 
 def test_plugin_import_is_light_and_declares_its_install_hint(registry: FamilyRegistry) -> None:
-    code = "import sys, hub_plugins.keras_family; print('tensorflow' in sys.modules)"
+    code = "import sys, hub_plugins.keras.family; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     info = registry.family("keras").info

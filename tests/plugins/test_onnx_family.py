@@ -11,11 +11,11 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from hub.conversion import convert_and_check
 from hub.errors import InvalidInput, InvalidModelFile
-from hub.parity import unpack_test_data
-from hub.records import TensorSpec
-from hub_plugins.onnx_family import plugin as onnx_plugin
+from hub.export.convert import convert_and_check
+from hub.export.parity import unpack_test_data
+from hub.onnx.signature import TensorSpec
+from hub_plugins.onnx.family import plugin as onnx_plugin
 
 RNG = np.random.default_rng(11)
 WEIGHTS = RNG.normal(size=(4, 3)).astype(np.float32)

@@ -21,11 +21,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from hub.conversion import convert_and_check
 from hub.errors import ExportFailed, InvalidInput, InvalidModelFile
-from hub.parity import Tolerance
-from hub.records import TensorSpec
-from hub_plugins.sklearn_family import plugin as sklearn_plugin
+from hub.export.convert import convert_and_check
+from hub.export.parity import Tolerance
+from hub.onnx.signature import TensorSpec
+from hub_plugins.sklearn.family import plugin as sklearn_plugin
 
 # Trees compare float32 inputs against thresholds that ONNX stores as float32 and sklearn as
 # float64, so a row lying between the two roundings can flip: allow 5% of held-out labels.
@@ -403,7 +403,7 @@ def test_importing_the_built_in_families_imports_no_framework() -> None:
 
     heavy = ("sklearn", "skl2onnx", "joblib", "onnx", "onnxruntime")
     code = (
-        "import sys, hub_plugins.sklearn_family, hub_plugins.onnx_family\n"
+        "import sys, hub_plugins.sklearn.family, hub_plugins.onnx.family\n"
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
     )
     result = subprocess.run(

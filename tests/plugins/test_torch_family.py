@@ -11,11 +11,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from hub.conversion import convert_and_check
 from hub.errors import ExportFailed, InvalidInput, InvalidModelFile
-from hub.plugin_manager import FamilyRegistry
-from hub.records import TensorSpec
-from hub_plugins.torch_family import plugin as torch_plugin
+from hub.export.convert import convert_and_check
+from hub.families.registry import FamilyRegistry
+from hub.onnx.signature import TensorSpec
+from hub_plugins.torch.family import plugin as torch_plugin
 
 
 def _session(model_bytes: bytes) -> ort.InferenceSession:
@@ -247,7 +247,7 @@ def test_conformance_cases_build_and_pass(registry: FamilyRegistry, tmp_path: Pa
 
 
 def test_importing_the_plugin_does_not_import_torch() -> None:
-    code = "import sys, hub_plugins.torch_family; print('torch' in sys.modules)"
+    code = "import sys, hub_plugins.torch.family; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

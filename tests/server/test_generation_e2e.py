@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from hub.api import Hub
-from hub.generation import draw_latent
+from hub.families.generation import draw_latent
 from hub.server.app import create_app
 
 
 async def test_a_published_torch_generator_samples_by_seed(aiohttp_client, serve_settings) -> None:
     import torch
 
-    from hub_plugins.generative import Generator
+    from hub.families.generation import Generator
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(

@@ -121,7 +121,7 @@ class GeneratorCatalog:
 
 
 async def test_generation_draws_the_latent_from_the_seed(aiohttp_client, catalog: Hub) -> None:
-    from hub_plugins.generative import draw_latent
+    from hub.families.generation import draw_latent
 
     graph, weights = generator_model(latent_dim=4, out_dim=3)
     catalog.publish(graph, name="gen", sample=np.zeros((2, 4), np.float32))

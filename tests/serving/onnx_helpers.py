@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 from onnx_graphs import scale_model
 
-from hub.records import TensorSpec, VersionInfo
+from hub.catalog.records import VersionInfo
+from hub.onnx.signature import TensorSpec
 from hub.serving.sessions import LoadedModel, ServingOptions, load_model
 
 

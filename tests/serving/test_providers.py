@@ -6,7 +6,7 @@ import logging
 
 import onnxruntime as ort
 
-from hub.serving.providers import CPU, CUDA, choose_providers, cuda_works
+from hub.onnx.providers import CPU, CUDA, choose_providers, cuda_works
 
 
 def test_cuda_check_is_truthful_and_quiet(capfd) -> None:
@@ -22,7 +22,7 @@ def test_cuda_check_is_truthful_and_quiet(capfd) -> None:
 
 
 def test_cuda_check_agrees_with_a_real_session() -> None:
-    from hub.onnx_checks import identity_model
+    from hub.onnx.sessions import identity_model
 
     options = ort.SessionOptions()
     options.log_severity_level = 4

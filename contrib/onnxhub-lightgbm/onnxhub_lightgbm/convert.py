@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from hub.tabular import convert_estimator, final_estimator
+from hub.families import convert_estimator, final_estimator
 
 
 @functools.cache

@@ -6,9 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hub import ConformanceCase, FamilyInfo
-from hub.tabular import missing_distributions
-from hub.tabular_family import TabularFamily
+from hub.families import ConformanceCase, FamilyInfo, TabularFamily, missing_distributions
 from onnxhub_lightgbm import convert, native
 
 #: pip distribution for each module the family needs, for the install hint.

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hub import ConformanceCase
+from hub.families import ConformanceCase
 
 FAMILY = "xgboost"
 

@@ -8,9 +8,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from hub.conversion import convert_and_check
 from hub.errors import HubError, InvalidInput, InvalidModelFile
-from hub.plugin_manager import get_plugin_manager
+from hub.families import convert_and_check, get_plugin_manager
 
 xgboost = pytest.importorskip("xgboost")
 tabular = pytest.importorskip("onnxhub_xgboost.cases").tabular

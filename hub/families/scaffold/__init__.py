@@ -1,7 +1,7 @@
 """``onnxhub plugins new NAME``: a community family package that runs red until it is written.
 
 The package follows the layout of ``contrib/onnxhub-xgboost``: its own pyproject registering the
-``onnxhub`` entry point, an import package ``onnxhub_NAME`` with a :class:`hub.FamilyPlugin`
+``onnxhub`` entry point, an import package ``onnxhub_NAME`` with a :class:`hub.families.FamilyPlugin`
 subclass, a conformance case, and a test that trains, exports and checks parity. Every hook that
 needs the framework raises ``NotImplementedError`` (the registry reports it as a
 :class:`~hub.errors.PluginError` naming the family), and ``claim`` returns None so that an
@@ -87,7 +87,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hub import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin
+from hub.families import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin
 
 #: The framework's import name: the family is available only when it is installed.
 FRAMEWORK_MODULE = "$name"
@@ -151,7 +151,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub import ConformanceCase
+from hub.families import ConformanceCase
 
 
 def train_tiny_model(tmp_path: Path) -> tuple[Any, Any]:

@@ -1,0 +1,1 @@
+"""The built-in ``keras`` family: Keras 3 / TensorFlow models (tf2onnx)."""

@@ -1,0 +1,1 @@
+"""The built-in ``onnx`` family: plain ONNX files and ``onnx.ModelProto`` objects."""

@@ -1,0 +1,1 @@
+"""The built-in ``torch`` family: PyTorch modules (torch.onnx)."""
