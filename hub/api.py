@@ -17,7 +17,7 @@ from hub.families.registry import FamilyRegistry, get_plugin_manager
 from hub.families.types import SampleData
 from hub.onnx.predictor import Predictor
 from hub.onnx.sessions import make_session
-from hub.settings import Settings
+from hub.settings import ServingOptions, Settings
 
 
 def _card_from(card: str | Path | ModelCard | None) -> ModelCard:
@@ -110,6 +110,9 @@ class Hub:
             queries.check_alias_name(alias)
         tags = [queries.check_tag(t) for t in tags]
         parsed_card = _card_from(card)
+        serving = parsed_card.metadata.get("serving")
+        if serving is not None:  # checked before the (slow) export: fail fast, write nothing
+            serving = ServingOptions.decode(serving, "card front matter 'serving'")
         checked = self.export(
             model_or_path, sample, family=family, tolerance=tolerance, opset=opset
         )
@@ -137,11 +140,8 @@ class Hub:
             }
             if checked.exported.latent_input:
                 extra["latent_input"] = checked.exported.latent_input
-            serving = parsed_card.metadata.get("serving")
             if serving is not None:
-                if not isinstance(serving, dict):
-                    raise InvalidInput("card front matter 'serving' must be a mapping of options")
-                extra["serving"] = serving
+                extra["serving"] = serving.as_dict()
 
             def write(session):  # type: ignore[no-untyped-def]
                 model = queries.upsert_model(

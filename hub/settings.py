@@ -1,103 +1,359 @@
-"""Settings: built once from the environment, then passed down explicitly."""
+"""Settings: declared once, built once from the environment, then passed down explicitly.
+
+Every setting is one field of :class:`Settings`: its attribute name gives the variable
+(``max_queue`` is ``ONNXHUB_MAX_QUEUE``), its annotation the type and limits (msgspec
+``Meta``), :func:`setting` the default and the help text. msgspec parses the variables; the
+README's table is generated from the same fields (``python -m hub.settings --markdown``).
+
+To add a setting, add one field, e.g.::
+
+    max_upload_bytes: Annotated[int, Meta(ge=1)] = setting(
+        256 * 1024 * 1024, "upload body limit (413 beyond)", shown="256 MiB"
+    )
+
+then regenerate the README's table (``python -m hub.settings --update README.md``);
+``tests/test_settings.py`` fails until it is in sync.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
-from dataclasses import dataclass, field
+import sys
+import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Any, Callable, Mapping
+
+import msgspec
+from msgspec import Meta
 
 from hub.errors import InvalidInput
 
+#: Every variable is this prefix followed by the attribute name in upper case.
+ENV_PREFIX = "ONNXHUB_"
 
-def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+PositiveInt = Annotated[int, Meta(ge=1)]
+NonNegativeInt = Annotated[int, Meta(ge=0)]
+NonNegativeFloat = Annotated[float, Meta(ge=0.0)]
+Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
+
+
+class ServingOptions(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """Per-model serving knobs; a field left ``None`` keeps the value from the level below.
+
+    Levels, lowest first: the ``ONNXHUB_*`` settings, a version's card ``serving:`` block
+    (validated at publish), then ``ONNXHUB_MODEL_OPTIONS`` for the model's name.
+    """
+
+    max_batch_size: PositiveInt | None = None  # rows per onnxruntime run
+    max_batch_time: NonNegativeFloat | None = None  # seconds a partial batch may wait
+    max_queue: PositiveInt | None = None  # queued requests before 503 + Retry-After
+    run_concurrency: PositiveInt | None = None  # concurrent onnxruntime runs of this model
+    run_timeout: NonNegativeFloat | None = None  # seconds per run before it is terminated
+
+    @classmethod
+    def decode(cls, value: Any, where: str) -> "ServingOptions":
+        """Validate a mapping (a card's ``serving:`` block, one entry of the variable).
+
+        Raises :class:`InvalidInput` naming ``where`` and the bad field, in one line.
+        """
+        try:
+            return msgspec.convert(value, cls)
+        except msgspec.ValidationError as exc:
+            raise InvalidInput(f"{where}: {_located(exc)}") from None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields that are set, as plain JSON values (how a version stores them)."""
+        return msgspec.to_builtins(self)  # type: ignore[no-any-return]
+
+
+def decode_model_options(raw: str, name: str = "ONNXHUB_MODEL_OPTIONS") -> dict[str, Any]:
+    """``{"iris": {"max_batch_size": 8}}`` (JSON) as a map of model name to ServingOptions.
+
+    Raises :class:`InvalidInput` naming the variable, the model and the field.
+    """
     try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise InvalidInput(f"{name} must not be negative, got {value}")
-    return value
+        parsed = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidInput(f"{name} must be a JSON object of model name -> options")
+    return {model: ServingOptions.decode(v, f"{name}[{model!r}]") for model, v in parsed.items()}
 
 
-def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a number, got {raw!r}") from None
+def _located(exc: msgspec.ValidationError) -> str:
+    """msgspec's "Expected `int` >= 1 - at `$.max_queue`" as "max_queue: expected `int` >= 1"."""
+    message, _, where = str(exc).partition(" - at `$")
+    where = where.rstrip("`").lstrip(".")
+    message = message[:1].lower() + message[1:]
+    return f"{where}: {message}" if where else message
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    shown: str | None = None,
+    factory: Callable[[], Any] | None = None,
+    derive: Callable[[dict[str, Any]], Any] | None = None,
+    parse: Callable[[str, str], Any] | None = None,
+) -> Any:
+    """Declare one setting (a dataclass field of :class:`Settings`).
+
+    ``default``/``factory``: the value when the variable is unset or empty; ``derive``: for
+    a setting whose default depends on settings declared above it (given their values);
+    ``shown``: the default as the README writes it (else ``repr``-like); ``parse``: for a
+    value that is not a scalar or a comma-separated list (given the raw text and the
+    variable's name). Fields with ``derive`` have no dataclass default, so they come first.
+    """
+    metadata = {"help": help, "shown": shown, "derive": derive, "parse": parse}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about a hub, read from ``ONNXHUB_*`` variables.
 
-    ``home`` holds the default SQLite catalog and artifact folder. ``database_url`` is any
-    SQLAlchemy URL (SQLite or PostgreSQL). Serving knobs are used by ``onnxhub serve``.
+    Build it once (:meth:`from_env`, or :meth:`for_home` in tests) and pass it down.
     """
 
-    home: Path
-    database_url: str
-    artifacts: Path
-    owner: str = "local"
-    parity_atol: float = 1e-4
-    parity_rtol: float = 1e-3
-    parity_max_label_mismatch: float = 0.0
-    providers: tuple[str, ...] | None = None
-    max_request_bytes: int = 64 * 1024 * 1024
-    max_loaded_bytes: int = 2 * 1024 * 1024 * 1024
-    max_loaded_models: int = 32
-    max_batch_size: int = 64
-    max_batch_time: float = 0.002
-    max_queue: int = 1024
-    run_concurrency: int = 1
-    intra_op_threads: int = 0
-    event_poll_interval: float = 0.25
-    extra: dict[str, str] = field(default_factory=dict)
+    home: Path = setting(
+        help="home of the default catalog and artifacts",
+        derive=lambda _v: Path.home() / ".onnxhub",
+        shown="`~/.onnxhub`",
+    )
+    database_url: str = setting(
+        help="any SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db`",
+        derive=lambda v: f"sqlite:///{v['home'] / 'catalog.db'}",
+        shown="`sqlite:///$ONNXHUB_HOME/catalog.db`",
+    )
+    artifacts: Path = setting(
+        help="artifact store folder",
+        derive=lambda v: v["home"] / "artifacts",
+        shown="`$ONNXHUB_HOME/artifacts`",
+    )
+    owner: str = setting("local", "owner recorded for new models")
+    parity_atol: NonNegativeFloat = setting(
+        1e-4, "parity: absolute error allowed (`|onnx - fw| <= atol + rtol * |fw|`)"
+    )
+    parity_rtol: NonNegativeFloat = setting(1e-3, "parity: relative error allowed")
+    parity_max_label_mismatch: Fraction = setting(
+        0.0, "parity: fraction of rows whose class label may differ"
+    )
+    providers: tuple[str, ...] | None = setting(
+        None,
+        "onnxruntime execution providers, comma-separated, e.g. `CPUExecutionProvider`",
+        shown="auto (CUDA when it really works, else CPU)",
+    )
+    max_request_bytes: NonNegativeInt = setting(
+        64 * 1024 * 1024, "request body limit (413 beyond)", shown="64 MiB"
+    )
+    max_loaded_bytes: NonNegativeInt = setting(
+        2 * 1024 * 1024 * 1024,
+        "residency budget in model bytes, least recently used evicted",
+        shown="2 GiB",
+    )
+    max_loaded_models: NonNegativeInt = setting(32, "residency budget in models")
+    max_batch_size: PositiveInt = setting(64, "adaptive batching: rows per onnxruntime run")
+    max_batch_time: NonNegativeFloat = setting(
+        0.002, "adaptive batching: seconds a partial batch may wait while runs are busy"
+    )
+    max_queue: PositiveInt = setting(1024, "per-model queue; beyond it 503 with `Retry-After`")
+    run_concurrency: PositiveInt = setting(1, "concurrent onnxruntime runs per model")
+    model_options: dict[str, ServingOptions] = setting(
+        factory=dict,
+        help="per-model serving knobs as JSON, e.g. "
+        '`{"iris": {"max_batch_size": 8, "run_concurrency": 2}}` (fields: '
+        + ", ".join(f"`{f}`" for f in ServingOptions.__struct_fields__)
+        + "); a card's front matter `serving:` block sets the same per version",
+        shown="none",
+        parse=decode_model_options,
+    )
+    intra_op_threads: NonNegativeInt = setting(
+        0, "onnxruntime threads per session", shown="0 (onnxruntime's choice)"
+    )
+    event_poll_interval: NonNegativeFloat = setting(
+        0.25, "seconds between the server's reads of the event log"
+    )
+    max_response_bytes: PositiveInt = setting(
+        64 * 1024 * 1024, "inference response body limit (400 beyond)", shown="64 MiB"
+    )
+    max_request_elements: PositiveInt = setting(
+        16 * 1024 * 1024,
+        "tensor elements one inference request may declare, all inputs together (400 beyond)",
+        shown="16 Mi",
+    )
+    offload_bytes: NonNegativeInt = setting(
+        256 * 1024,
+        "bodies at least this large are decoded and encoded off the event loop",
+        shown="256 KiB",
+    )
+    header_timeout: NonNegativeFloat = setting(
+        10.0, "seconds a connection may take to send a request's headers (0: no limit)"
+    )
+    body_timeout: NonNegativeFloat = setting(
+        60.0, "seconds a request may take to send its body (408 beyond; 0: no limit)"
+    )
+    keepalive_timeout: NonNegativeFloat = setting(
+        75.0, "seconds an idle keep-alive connection stays open"
+    )
+    max_connections: PositiveInt = setting(
+        512,
+        "open connections; beyond it the oldest idle one is closed, or the new one refused",
+    )
+    run_timeout: NonNegativeFloat = setting(
+        60.0,
+        "seconds one onnxruntime run may take before it is terminated (504; 0: no limit); "
+        "per model: `run_timeout` in the serving options",
+    )
+    warmup_timeout: NonNegativeFloat = setting(
+        30.0, "seconds a model's warm-up run may take when it is loaded (0: no limit)"
+    )
+    parity_timeout: NonNegativeFloat = setting(
+        300.0, "seconds each onnxruntime run of `publish` (parity, checks) may take (0: no limit)"
+    )
+    drain_timeout: NonNegativeFloat = setting(
+        10.0,
+        "seconds unload and shutdown let runs in flight finish before terminating them",
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        "`Host` names the server answers, comma-separated (`*`: any); empty: any, except on a "
+        "loopback bind, where only `localhost`, `127.0.0.1` and `::1` are answered",
+        shown="loopback names on a loopback bind",
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        (),
+        "browser `Origin`s allowed to send state-changing requests, comma-separated "
+        "(e.g. `https://hub.example.com`); the server's own origin always is",
+        shown="none",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        """Build settings from ``env`` (default: ``os.environ``)."""
+        """Build settings from ``env`` (default: ``os.environ``); unset or empty = default.
+
+        Raises :class:`InvalidInput` naming the variable and its bad value, in one line.
+        """
         env = os.environ if env is None else env
-        home = Path(env.get("ONNXHUB_HOME") or Path.home() / ".onnxhub").expanduser()
-        database_url = env.get("ONNXHUB_DATABASE_URL") or f"sqlite:///{home / 'catalog.db'}"
-        artifacts = Path(env.get("ONNXHUB_ARTIFACTS") or home / "artifacts").expanduser()
-        providers_raw = env.get("ONNXHUB_PROVIDERS")
-        providers = (
-            tuple(p.strip() for p in providers_raw.split(",") if p.strip())
-            if providers_raw
-            else None
-        )
-        return cls(
-            home=home,
-            database_url=database_url,
-            artifacts=artifacts,
-            owner=env.get("ONNXHUB_OWNER") or "local",
-            parity_atol=_float_env(env, "ONNXHUB_PARITY_ATOL", 1e-4),
-            parity_rtol=_float_env(env, "ONNXHUB_PARITY_RTOL", 1e-3),
-            parity_max_label_mismatch=_float_env(env, "ONNXHUB_PARITY_MAX_LABEL_MISMATCH", 0.0),
-            providers=providers,
-            max_request_bytes=_int_env(env, "ONNXHUB_MAX_REQUEST_BYTES", 64 * 1024 * 1024),
-            max_loaded_bytes=_int_env(env, "ONNXHUB_MAX_LOADED_BYTES", 2 * 1024 * 1024 * 1024),
-            max_loaded_models=_int_env(env, "ONNXHUB_MAX_LOADED_MODELS", 32),
-            max_batch_size=_int_env(env, "ONNXHUB_MAX_BATCH_SIZE", 64),
-            max_batch_time=_float_env(env, "ONNXHUB_MAX_BATCH_TIME", 0.002),
-            max_queue=_int_env(env, "ONNXHUB_MAX_QUEUE", 1024),
-            run_concurrency=max(1, _int_env(env, "ONNXHUB_RUN_CONCURRENCY", 1)),
-            intra_op_threads=_int_env(env, "ONNXHUB_INTRA_OP_THREADS", 0),
-            event_poll_interval=_float_env(env, "ONNXHUB_EVENT_POLL_INTERVAL", 0.25),
-        )
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = env_name(f.name)
+            raw = env.get(name, "").strip()
+            if raw:
+                values[f.name] = _parse(f, raw, name)
+            elif f.metadata["derive"] is not None:
+                values[f.name] = f.metadata["derive"](values)
+        return cls(**values)
 
     @classmethod
-    def for_home(cls, home: Path | str, **overrides: object) -> "Settings":
+    def for_home(cls, home: Path | str, **overrides: Any) -> "Settings":
         """Settings rooted at ``home`` with defaults, ignoring the environment (tests, demo)."""
-        home = Path(home)
-        base = cls.from_env({"ONNXHUB_HOME": str(home)})
-        from dataclasses import replace
+        base = cls.from_env({env_name("home"): str(home)})
+        return dataclasses.replace(base, **overrides)
 
-        return replace(base, **overrides)  # type: ignore[arg-type]
+
+def env_name(attribute: str) -> str:
+    """The variable of a setting: ``max_queue`` -> ``ONNXHUB_MAX_QUEUE``."""
+    return ENV_PREFIX + attribute.upper()
+
+
+def default(attribute: str) -> Any:
+    """The declared default of a setting (for code that needs it without a Settings)."""
+    f = Settings.__dataclass_fields__[attribute]
+    if f.default is dataclasses.MISSING:
+        raise KeyError(f"setting {attribute!r} has no fixed default")
+    return f.default
+
+
+@functools.cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(Settings, include_extras=True)
+
+
+def _field_type(f: dataclasses.Field[Any]) -> Any:
+    return _hints()[f.name]
+
+
+def _decode_path(kind: type, value: Any) -> Any:
+    if kind is Path:
+        return Path(value).expanduser()
+    raise NotImplementedError(kind)
+
+
+def _parse(f: dataclasses.Field[Any], raw: str, name: str) -> Any:
+    if f.metadata["parse"] is not None:
+        return f.metadata["parse"](raw, name)
+    kind = _field_type(f)
+    value: Any = raw
+    if "tuple[" in str(kind) or "list[" in str(kind):
+        value = [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        return msgspec.convert(value, kind, strict=False, dec_hook=_decode_path)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"{name}={raw!r}: {_located(exc)}") from None
+
+
+def _shown(f: dataclasses.Field[Any]) -> str:
+    if f.metadata["shown"] is not None:
+        return str(f.metadata["shown"])
+    return f"`{f.default}`"
+
+
+def _type_name(f: dataclasses.Field[Any]) -> str:
+    if f.metadata["parse"] is not None:
+        return "JSON"
+    text = str(_field_type(f))
+    for word, shown in (("tuple[", "list"), ("Path", "path"), ("float", "number")):
+        if word in text:
+            return shown
+    return "integer" if "int" in text else "text"
+
+
+def markdown_table() -> str:
+    """The README's settings table, one row per setting, generated from the declarations."""
+    rows = ["| variable | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for f in dataclasses.fields(Settings):
+        help_text = f.metadata["help"].replace("|", "\\|")
+        rows.append(f"| `{env_name(f.name)}` | {_type_name(f)} | {_shown(f)} | {help_text} |")
+    return "\n".join(rows) + "\n"
+
+
+#: The README's generated table sits between these two lines.
+TABLE_START = "<!-- settings table: generated by `python -m hub.settings --update README.md` -->"
+TABLE_END = "<!-- end of settings table -->"
+
+
+def with_table(readme: str) -> str:
+    """``readme`` with the text between the table markers replaced by :func:`markdown_table`.
+
+    Raises ValueError when the markers are missing.
+    """
+    head, start, rest = readme.partition(TABLE_START)
+    _old, end, tail = rest.partition(TABLE_END)
+    if not start or not end:
+        raise ValueError(f"the README has no settings table markers ({TABLE_START!r})")
+    return f"{head}{TABLE_START}\n{markdown_table()}{TABLE_END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    """``--markdown``: print the table; ``--update README.md``: rewrite the README's table."""
+    if argv == ["--markdown"]:
+        sys.stdout.write(markdown_table())
+        return 0
+    if len(argv) == 2 and argv[0] == "--update":
+        path = Path(argv[1])
+        path.write_text(with_table(path.read_text()))
+        return 0
+    sys.stderr.write("usage: python -m hub.settings --markdown | --update README.md\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -138,6 +138,14 @@ def test_card_serving_block_becomes_version_serving_options(sqlite_hub: Hub, rid
     card = "---\nserving:\n  max_batch_size: 8\n  run_concurrency: 2\n---\n\nLinear.\n"
     version = sqlite_hub.publish(model, name="linear", sample=X, card=card)
     assert version.metadata["serving"] == {"max_batch_size": 8, "run_concurrency": 2}
-    with pytest.raises(InvalidInput, match="'serving' must be a mapping"):
+    with pytest.raises(InvalidInput, match="^card front matter 'serving': expected `object`"):
         sqlite_hub.publish(model, name="linear", sample=X, card="---\nserving: fast\n---\n")
+    bad_field = "---\nserving:\n  max_batch_size: 0\n---\n"
+    with pytest.raises(
+        InvalidInput, match="^card front matter 'serving': max_batch_size: expected `int` >= 1$"
+    ):
+        sqlite_hub.publish(model, name="linear", sample=X, card=bad_field)
+    misspelt = "---\nserving:\n  max_batch: 8\n---\n"
+    with pytest.raises(InvalidInput, match="unknown field `max_batch`"):
+        sqlite_hub.publish(model, name="linear", sample=X, card=misspelt)
     assert sqlite_hub.get_model("linear").versions == (1,)

@@ -8,6 +8,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from hub.settings import default as setting_default
+
 INPUT_PREFIX = "input:"
 OUTPUT_PREFIX = "output:"
 
@@ -16,9 +18,9 @@ OUTPUT_PREFIX = "output:"
 class Tolerance:
     """Limits a parity report must meet: absolute/relative error and label mismatch fraction."""
 
-    atol: float = 1e-4
-    rtol: float = 1e-3
-    max_label_mismatch: float = 0.0
+    atol: float = setting_default("parity_atol")
+    rtol: float = setting_default("parity_rtol")
+    max_label_mismatch: float = setting_default("parity_max_label_mismatch")
 
 
 @dataclass(frozen=True)

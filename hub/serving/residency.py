@@ -12,11 +12,13 @@ import logging
 from collections import OrderedDict
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from hub.catalog.records import VersionInfo
+from hub.errors import InvalidInput
 from hub.serving.batching import AdaptiveBatcher
-from hub.serving.sessions import LoadedModel, ServingOptions, load_model
+from hub.serving.sessions import EffectiveServingOptions, LoadedModel, load_model
+from hub.settings import ServingOptions
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +44,14 @@ class ModelResidency:
         loader: Executor,
         providers: Callable[[], list[str]],
         intra_op_threads: int,
-        defaults: ServingOptions,
+        defaults: EffectiveServingOptions,
         max_loaded_bytes: int,
         max_loaded_models: int,
         notify: Callable[[dict], None],
         on_batch: Callable[[str, int], None] | None = None,
-        model_options: dict[str, dict] | None = None,
+        model_options: Mapping[str, ServingOptions] | None = None,
+        warmup_timeout: float = 0.0,
+        drain_timeout: float = 30.0,
     ) -> None:
         self._fetch_bytes = fetch_bytes
         self._loader = loader
@@ -60,6 +64,8 @@ class ModelResidency:
         self._on_batch = on_batch
         self._model_options = model_options or {}
         self._resident: OrderedDict[Key, Resident] = OrderedDict()
+        self._warmup_timeout = warmup_timeout
+        self.drain_timeout = drain_timeout
         self._loading: dict[Key, asyncio.Task] = {}
         self._closing: set[asyncio.Task] = set()
 
@@ -97,7 +103,7 @@ class ModelResidency:
         loop = asyncio.get_running_loop()
         model_bytes = await self._fetch_bytes(info)
         # Settings < the version's own metadata["serving"] < ONNXHUB_MODEL_OPTIONS for its name.
-        options = self._defaults.override((info.metadata or {}).get("serving"))
+        options = self._defaults.override(_card_options(info))
         options = options.override(self._model_options.get(info.model))
         loaded = await loop.run_in_executor(
             self._loader,
@@ -107,6 +113,7 @@ class ModelResidency:
             self._providers(),
             self._intra_op_threads,
             options,
+            self._warmup_timeout,
         )
         resident = Resident(loaded, AdaptiveBatcher(loaded, self._on_batch))
         self._resident[loaded.key] = resident
@@ -144,14 +151,21 @@ class ModelResidency:
         self._notify(
             {"kind": "model.unloaded", "model": key[0], "version": key[1], "reason": reason}
         )
-        task = asyncio.get_running_loop().create_task(self._close(resident))
+        task = asyncio.get_running_loop().create_task(
+            self._close(resident, self.drain_timeout, reason)
+        )
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
     @staticmethod
-    async def _close(resident: Resident) -> None:
-        await resident.batcher.close()
+    async def _close(resident: Resident, drain_timeout: float, reason: str) -> None:
+        """Drain for up to ``drain_timeout`` s, terminate what still runs, then close."""
+        await resident.batcher.close(drain_timeout, reason)
         await resident.model.close_when_idle()
+
+    def terminate_all(self, reason: str) -> int:
+        """End every run in flight of every loaded model; returns how many."""
+        return sum(r.model.terminate_runs(reason) for r in self._resident.values())
 
     def retire_model(self, name: str, reason: str) -> None:
         for key in [k for k in self._resident if k[0] == name]:
@@ -165,3 +179,16 @@ class ModelResidency:
             self.retire(key, reason="shutdown")
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+def _card_options(info: VersionInfo) -> ServingOptions | None:
+    """The version's stored card ``serving:`` block. Publish validates it; a version written
+    before that check with a bad block is served with the level below, and says so."""
+    stored = (info.metadata or {}).get("serving")
+    if stored is None:
+        return None
+    try:
+        return ServingOptions.decode(stored, f"{info.ref}: card 'serving'")
+    except InvalidInput as exc:
+        log.warning("%s; ignoring the card's serving options", exc.message)
+        return None

@@ -22,7 +22,7 @@ from hub.errors import InvalidInput, NotFound, Unavailable
 from hub.families.generation import draw_latent
 from hub.onnx.providers import choose_providers
 from hub.serving.residency import ModelResidency, Resident
-from hub.serving.sessions import LoadedModel, ServingOptions, per_model_options
+from hub.serving.sessions import EffectiveServingOptions, LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +85,12 @@ class InferenceRuntime:
             loader=self._loader,
             providers=lambda: self.providers,
             intra_op_threads=settings.intra_op_threads,
-            defaults=ServingOptions(
-                max_batch_size=max(1, settings.max_batch_size),
-                max_batch_time=settings.max_batch_time,
-                max_queue=max(1, settings.max_queue),
-                run_concurrency=max(1, settings.run_concurrency),
-            ),
+            defaults=EffectiveServingOptions.from_settings(settings),
             max_loaded_bytes=settings.max_loaded_bytes,
             max_loaded_models=settings.max_loaded_models,
             notify=self._notify,
             on_batch=on_batch,
-            model_options=per_model_options(),
+            model_options=settings.model_options,
         )
 
     async def call(self, fn: Callable, *args: Any) -> Any:

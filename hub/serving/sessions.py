@@ -3,71 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import onnxruntime as ort
 
 from hub.catalog.records import VersionInfo
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, Unavailable, first_line
+from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
 from hub.onnx.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
 from hub.onnx.sessions import make_session
 from hub.onnx.signature import TensorSpec
 from hub.serving.workers import WorkerThreads
+from hub.settings import ServingOptions, Settings
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ServingOptions:
-    """Per-model serving knobs; defaults come from Settings, a version's
-    ``metadata["serving"]`` may override any of them."""
+class EffectiveServingOptions:
+    """The serving knobs in force for one loaded model, every level applied: the
+    ``ONNXHUB_*`` settings, then the version's card ``serving:`` block, then
+    ``ONNXHUB_MODEL_OPTIONS`` for its name (each a :class:`hub.settings.ServingOptions`)."""
 
     max_batch_size: int
     max_batch_time: float
     max_queue: int
     run_concurrency: int
+    run_timeout: float  # seconds per onnxruntime run before it is terminated (0: none)
 
-    def override(self, values: dict | None) -> "ServingOptions":
-        if not values:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "EffectiveServingOptions":
+        """The lowest level: each field from the setting of the same name."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
+
+    def override(self, options: ServingOptions | None) -> "EffectiveServingOptions":
+        """These knobs with the fields ``options`` sets (validated when it was decoded)."""
+        if options is None:
             return self
-        known = {
-            k: values[k]
-            for k in ("max_batch_size", "max_batch_time", "max_queue", "run_concurrency")
-            if k in values
-        }
-        try:
-            return ServingOptions(
-                max_batch_size=max(1, int(known.get("max_batch_size", self.max_batch_size))),
-                max_batch_time=max(0.0, float(known.get("max_batch_time", self.max_batch_time))),
-                max_queue=max(1, int(known.get("max_queue", self.max_queue))),
-                run_concurrency=max(1, int(known.get("run_concurrency", self.run_concurrency))),
-            )
-        except (TypeError, ValueError):
-            return self
-
-
-#: Environment variable with per-model serving options, e.g. ``{"iris": {"max_batch_size": 8}}``.
-MODEL_OPTIONS_ENV = "ONNXHUB_MODEL_OPTIONS"
-
-
-def per_model_options(env: Mapping[str, str] | None = None) -> dict[str, dict]:
-    """Per-model overrides of the serving knobs from ``ONNXHUB_MODEL_OPTIONS`` (JSON object of
-    model name -> {max_batch_size, max_batch_time, max_queue, run_concurrency})."""
-    raw = (os.environ if env is None else env).get(MODEL_OPTIONS_ENV, "").strip()
-    if not raw:
-        return {}
-    try:
-        parsed = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput(f"{MODEL_OPTIONS_ENV} is not valid JSON: {exc}") from None
-    if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
-        raise InvalidInput(f"{MODEL_OPTIONS_ENV} must map model names to objects of options")
-    return parsed
+        return replace(self, **options.as_dict())
 
 
 @dataclass
@@ -95,7 +70,7 @@ class LoadedModel:
     info: VersionInfo
     session: ort.InferenceSession
     executor: WorkerThreads
-    options: ServingOptions
+    options: EffectiveServingOptions
     inputs: dict[str, InputSlot]
     outputs: list[TensorSpec]
     providers: list[str]
@@ -104,6 +79,7 @@ class LoadedModel:
     active: int = 0
     closed: bool = False
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    _runs: set[RunGuard] = field(default_factory=set)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -113,9 +89,50 @@ class LoadedModel:
     def output_names(self) -> list[str]:
         return [o.name for o in self.outputs]
 
-    def run(self, feeds: dict[str, np.ndarray], output_names: list[str]) -> list[np.ndarray]:
+    def run(
+        self,
+        feeds: dict[str, np.ndarray],
+        output_names: list[str],
+        run_options: ort.RunOptions | None = None,
+    ) -> list[np.ndarray]:
         """Blocking run; call it on ``executor``, never on the event loop."""
-        return self.session.run(output_names, feeds)
+        return self.session.run(output_names, feeds, run_options)
+
+    async def run_guarded(
+        self, feeds: dict[str, np.ndarray], output_names: list[str]
+    ) -> list[np.ndarray]:
+        """One run on ``executor``, terminated at the model's ``run_timeout`` (RunTimedOut,
+        504) or by :meth:`terminate_runs` (Unavailable, 503)."""
+        guard = RunGuard()
+        timeout = self.options.run_timeout
+        timer = None
+        if timeout > 0:
+            reason = f"took more than {timeout:g} s"
+            timer = asyncio.get_running_loop().call_later(timeout, guard.terminate, reason)
+        self._runs.add(guard)
+        try:
+            return await self.executor.run(self.run, feeds, output_names, guard.options)
+        except Exception:
+            if guard.reason is None:
+                raise
+            if timer is not None and guard.reason.startswith("took more than"):
+                raise RunTimedOut(
+                    f"{self.info.ref}: the run {guard.reason} (run_timeout) and was stopped"
+                ) from None
+            raise Unavailable(
+                f"{self.info.ref}: the run was stopped: {guard.reason}", retry_after=1
+            ) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._runs.discard(guard)
+
+    def terminate_runs(self, reason: str) -> int:
+        """End every run in flight (from the event loop); returns how many."""
+        runs = list(self._runs)
+        for guard in runs:
+            guard.terminate(reason)
+        return len(runs)
 
     def acquire(self) -> None:
         self.active += 1
@@ -157,9 +174,14 @@ def load_model(
     model_bytes: bytes,
     providers: list[str],
     intra_op_threads: int,
-    options: ServingOptions,
+    options: EffectiveServingOptions,
+    warmup_timeout: float = 0.0,
 ) -> LoadedModel:
-    """Build the session and run one warm-up inference (blocking: call it in an executor)."""
+    """Build the session and run one warm-up inference (blocking: call it in an executor).
+
+    The warm-up is terminated after ``warmup_timeout`` seconds (0: no limit); a warm-up that
+    fails or is stopped is logged in one line naming the version, which is served anyway.
+    """
     session = make_session(model_bytes, providers, intra_op_threads, label=info.ref)
     inputs: dict[str, InputSlot] = {}
     for arg in session.get_inputs():
@@ -190,8 +212,16 @@ def load_model(
     )
     loaded._idle.set()
     # Warm-up on the model's own executor thread: onnxruntime allocates per-thread state lazily.
+    feeds = warmup_feeds(inputs)
+    label = f"{info.ref} warm-up"
     try:
-        executor.run_sync(loaded.run, warmup_feeds(inputs), loaded.output_names)
+        executor.run_sync(
+            run_with_time_limit, session, loaded.output_names, feeds, warmup_timeout, label
+        )
+    except RunTimedOut as exc:
+        log.warning("%s (ONNXHUB_WARMUP_TIMEOUT); serving without warm-up", exc.message)
     except Exception as exc:  # a model may reject all-zero input; it can still serve real data
-        log.warning("%s: warm-up run failed (%s); serving without warm-up", info.ref, exc)
+        log.warning(
+            "%s: warm-up run failed (%s); serving without warm-up", info.ref, first_line(exc)
+        )
     return loaded

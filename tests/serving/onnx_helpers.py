@@ -8,7 +8,8 @@ from onnx_graphs import scale_model
 
 from hub.catalog.records import VersionInfo
 from hub.onnx.signature import TensorSpec
-from hub.serving.sessions import LoadedModel, ServingOptions, load_model
+from hub.serving.sessions import EffectiveServingOptions, LoadedModel, load_model
+from hub.settings import ServingOptions
 
 
 def scale_model_bytes(factor: float, width: int = 3, batch: int | None = None) -> bytes:
@@ -39,7 +40,8 @@ def version_info(model: str, version: int, size: int, **fields) -> VersionInfo:
 
 
 def make_loaded(model_bytes: bytes, **options) -> LoadedModel:
-    opts = ServingOptions(max_batch_size=32, max_batch_time=0.002, max_queue=64, run_concurrency=1)
-    opts = opts.override(options)
+    opts = EffectiveServingOptions(
+        max_batch_size=32, max_batch_time=0.002, max_queue=64, run_concurrency=1
+    ).override(ServingOptions(**options))
     info = version_info("iris", 1, len(model_bytes))
     return load_model(info, model_bytes, ["CPUExecutionProvider"], 1, opts)

@@ -163,15 +163,24 @@ async def test_closing_fails_what_cannot_finish(logreg_onnx) -> None:
 
 
 def test_a_version_can_override_its_serving_options() -> None:
-    from hub.serving.sessions import ServingOptions
+    from hub.errors import InvalidInput
+    from hub.serving.sessions import EffectiveServingOptions
+    from hub.settings import ServingOptions
 
-    defaults = ServingOptions(
+    defaults = EffectiveServingOptions(
         max_batch_size=32, max_batch_time=0.002, max_queue=1024, run_concurrency=1
     )
     assert defaults.override(None) is defaults
-    tuned = defaults.override({"max_batch_size": 8, "run_concurrency": 2, "unrelated": 1})
+    card = ServingOptions.decode({"max_batch_size": 8, "run_concurrency": 2}, "card")
+    tuned = defaults.override(card)
     assert (tuned.max_batch_size, tuned.run_concurrency, tuned.max_queue) == (8, 2, 1024)
-    assert defaults.override({"max_batch_size": "many"}) == defaults  # bad metadata: defaults
+    assert tuned.override(ServingOptions(max_queue=5)).max_batch_size == 8  # levels stack
+    with pytest.raises(
+        InvalidInput, match=r"^card: max_batch_size: expected `int \| null`, got `str`$"
+    ):
+        ServingOptions.decode({"max_batch_size": "many"}, "card")
+    with pytest.raises(InvalidInput, match="^card: object contains unknown field `unrelated`$"):
+        ServingOptions.decode({"unrelated": 1}, "card")
 
 
 async def test_partial_batches_wait_at_most_max_batch_time_while_other_runs_are_busy(

@@ -157,11 +157,9 @@ async def test_alias_move_swaps_after_warm_up_without_failing_requests(scales: H
     assert "alias.set" in events
 
 
-async def test_per_model_options_from_the_environment(scales: Hub, monkeypatch) -> None:
-    from hub.serving.sessions import per_model_options
-
-    monkeypatch.setenv("ONNXHUB_MODEL_OPTIONS", '{"s3": {"max_batch_size": 4, "max_queue": 9}}')
-    runtime = await _runtime(scales)
+async def test_per_model_options_from_the_environment(scales: Hub) -> None:
+    env = {"ONNXHUB_MODEL_OPTIONS": '{"s3": {"max_batch_size": 4, "max_queue": 9}}'}
+    runtime = await _runtime(scales, model_options=Settings.from_env(env).model_options)
     try:
         await _y(runtime, "s2")
         await _y(runtime, "s3")
@@ -170,5 +168,9 @@ async def test_per_model_options_from_the_environment(scales: Hub, monkeypatch) 
         assert options["s2"].max_batch_size == scales.settings.max_batch_size
     finally:
         await runtime.close()
-    with pytest.raises(InvalidInput, match="not valid JSON"):
-        per_model_options({"ONNXHUB_MODEL_OPTIONS": "{nope"})
+    with pytest.raises(InvalidInput, match="^ONNXHUB_MODEL_OPTIONS is not valid JSON"):
+        Settings.from_env({"ONNXHUB_MODEL_OPTIONS": "{nope"})
+    with pytest.raises(
+        InvalidInput, match=r"^ONNXHUB_MODEL_OPTIONS\['s3'\]: max_queue: expected `int` >= 1$"
+    ):
+        Settings.from_env({"ONNXHUB_MODEL_OPTIONS": '{"s3": {"max_queue": 0}}'})
