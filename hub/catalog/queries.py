@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from hub.catalog import notify
 from hub.catalog.models import Alias, Event, Model, Owner, Tag, Version, utcnow
 from hub.catalog.records import EventInfo, ModelInfo, VersionInfo
 from hub.errors import InvalidInput, NotFound
@@ -56,9 +57,12 @@ def add_event(
     alias: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event to the outbox in the caller's transaction."""
+    """Append one event to the outbox in the caller's transaction (on PostgreSQL also
+    serialised and announced with NOTIFY at commit: see :mod:`hub.catalog.notify`)."""
+    notify.before_event_insert(session)
     row = Event(kind=kind, model_name=model, version=version, alias=alias, payload=payload or {})
     session.add(row)
+    notify.announce_event(session, model)
     return row
 
 

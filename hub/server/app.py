@@ -14,38 +14,26 @@ Routes (Open Inference Protocol v2 REST, plus the Triton extensions tritonclient
   ``model.loaded`` / ``model.unloaded`` / ``model.swapped``); ``Last-Event-ID`` replays
 - ``GET /metrics``: Prometheus text
 
-Its knobs are fields of :class:`hub.settings.Settings` (the README's table is generated from
-them); per model, :class:`hub.settings.ServingOptions` from the version's card ``serving:`` block
-and, above that, ``ONNXHUB_MODEL_OPTIONS``.
+Settings used (``ONNXHUB_*``): ``MAX_REQUEST_BYTES`` (413 beyond), ``PROVIDERS``,
+``INTRA_OP_THREADS``, ``MAX_LOADED_BYTES`` / ``MAX_LOADED_MODELS`` (LRU residency),
+``MAX_BATCH_SIZE``, ``MAX_BATCH_TIME``, ``RUN_CONCURRENCY``, ``MAX_QUEUE`` (503 + Retry-After
+beyond), ``EVENT_POLL_INTERVAL``. Per model, the batching and queue knobs can be overridden by the
+version's ``metadata["serving"]`` and, above that, by ``ONNXHUB_MODEL_OPTIONS`` (JSON:
+``{"iris": {"max_batch_size": 8, "run_concurrency": 2}}``).
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator
 
 from aiohttp import web
 
 from hub.errors import HubError, RequestTooLarge, Unavailable
-from hub.server import api as catalog_api
 from hub.server import endpoints_health, endpoints_models, endpoints_repository
-from hub.server.auth import install_auth
 from hub.server.catalog_follower import build_follower
-from hub.server.keys import (
-    BROADCASTER,
-    CODEC,
-    HUB,
-    METRICS,
-    RUNTIME,
-    SERVER_STATE,
-    SETTINGS,
-    ServerState,
-)
-from hub.server.guards import guard
+from hub.server.keys import BROADCASTER, HUB, METRICS, RUNTIME, SERVER_STATE, SETTINGS, ServerState
 from hub.server.metrics import ServerMetrics
-from hub.server.responses import error_response
 from hub.server.sse import catalog_event, stream_events
 from hub.serving.events import EventBroadcaster
 from hub.serving.runtime import InferenceRuntime
@@ -54,13 +42,15 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
 @web.middleware
 async def render_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every failure becomes ``{"error": ...}`` with the status its exception carries.
-
-    An unexpected exception is a 500 whose body says only ``internal error`` and an
-    ``error_id``; the traceback is logged with the same id, never sent to the client.
-    """
+    """Every failure becomes ``{"error": ...}`` with the status its exception carries."""
     try:
         return await handler(request)
     except HubError as exc:
@@ -100,11 +90,8 @@ async def _runtime_context(app: web.Application) -> AsyncIterator[None]:
     async def publish(info: Any) -> None:
         broadcaster.publish(catalog_event(info))
 
-    follower = EventFollower(
-        last_event_id=lambda: runtime.call(hub.last_event_id),
-        events_after=lambda last, limit: runtime.call(hub.events_after, last, limit),
-        interval=settings.event_poll_interval,
-        handlers=[publish, runtime.on_catalog_event],
+    follower = build_follower(
+        hub, settings, runtime, broadcaster, metrics, [publish, runtime.on_catalog_event]
     )
     app[RUNTIME] = runtime
     try:
