@@ -42,6 +42,10 @@ def _register() -> None:
     for command in (publish, models, show, alias, check, download, plugins, demo, serve):
         cli.add_command(command)
 
+    from hub.cli.export_cmds import export
+
+    cli.add_command(export)
+
 
 _register()
 

@@ -1,0 +1,1 @@
+"""Interoperability with other serving systems (Triton Inference Server)."""
