@@ -11,6 +11,7 @@ API) and :mod:`hub.errors` only::
 from hub.errors import HubError
 
 __all__ = [
+    "Client",
     "Hub",
     "HubError",
     "ParityReport",
@@ -21,6 +22,7 @@ __all__ = [
     "get_plugin_manager",
     "list_models",
     "open",
+    "pipeline",
     "publish",
 ]
 __version__ = "0.1.0"
@@ -34,6 +36,7 @@ _LAZY = {
     "get_plugin_manager": ("hub.families.registry", "get_plugin_manager"),
     "Hub": ("hub.api", "Hub"),
     "Settings": ("hub.settings", "Settings"),
+    "Client": ("hub.client", "Client"),
 }
 
 
@@ -74,3 +77,10 @@ def get_model(name):  # type: ignore[no-untyped-def]
     """One model's record; see :meth:`hub.api.Hub.get_model`."""
     with _default_hub() as h:
         return h.get_model(name)
+
+
+def pipeline(task, model):  # type: ignore[no-untyped-def]
+    """A callable for ``task`` over the local catalog's ``model``; see :mod:`hub.pipelines`."""
+    from hub.pipelines import local_pipeline
+
+    return local_pipeline(task, model)

@@ -47,6 +47,26 @@ class Conflict(HubError):
     exit_code = 4
 
 
+class Unauthorized(HubError):
+    """No credentials where some are needed, or a token that is unknown, revoked or expired."""
+
+    status = 401
+    exit_code = 9
+
+
+class Forbidden(HubError):
+    """The caller is known but lacks the scope or the role on a model it may see."""
+
+    status = 403
+    exit_code = 9
+
+
+class UnsupportedMediaType(InvalidInput):
+    """An upload in a format the server refuses (pickle, joblib: anything but ONNX)."""
+
+    status = 415
+
+
 class ParityFailed(HubError):
     """The ONNX export disagrees with the framework beyond tolerance."""
 

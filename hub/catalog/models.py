@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -82,6 +84,10 @@ class Model(Base):
     license: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
     card: Mapped[str | None] = mapped_column(Text)
+    #: Private models are visible only to their owner, collaborators and admins (404 to others).
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Full downloads of any version's model.onnx (a 304, a HEAD or a range does not count).
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -115,6 +121,9 @@ class Version(Base):
     test_data_sha256: Mapped[str | None] = mapped_column(String(64))
     task: Mapped[str | None] = mapped_column(String(100))
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: Set when the version is deleted: its number is never reused, its blob waits for gc.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     model: Mapped[Model] = relationship(back_populates="versions", lazy="raise")
@@ -148,3 +157,8 @@ class Event(Base):
     alias: Mapped[str | None] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Tables of users, tokens and collaborators: defined in their own module, registered on Base here
+# so that every importer of the catalog's metadata sees them.
+from hub.catalog import account_tables as _account_tables  # noqa: E402,F401

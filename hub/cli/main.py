@@ -50,5 +50,16 @@ def _register() -> None:
 _register()
 
 
+def _register_sharing() -> None:
+    from hub.cli.accounts_cmd import collaborators, tokens, users
+    from hub.cli.remote_cmds import login, pull, push
+
+    for command in (users, tokens, collaborators, login, push, pull):
+        cli.add_command(command)
+
+
+_register_sharing()
+
+
 if __name__ == "__main__":
     cli()

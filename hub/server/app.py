@@ -30,7 +30,9 @@ from typing import Any, AsyncIterator
 from aiohttp import web
 
 from hub.errors import HubError, RequestTooLarge, Unavailable
+from hub.server import api as catalog_api
 from hub.server import endpoints_health, endpoints_models, endpoints_repository
+from hub.server.auth import install_auth
 from hub.server.catalog_follower import build_follower
 from hub.server.keys import BROADCASTER, HUB, METRICS, RUNTIME, SERVER_STATE, SETTINGS, ServerState
 from hub.server.metrics import ServerMetrics
@@ -128,4 +130,6 @@ def create_app(hub: Any, settings: Settings | None = None) -> web.Application:
     endpoints_models.add_routes(app)
     endpoints_repository.add_routes(app)
     app.router.add_get("/v2/events", stream_events)
+    install_auth(app, getattr(settings, "auth", None))
+    catalog_api.add_routes(app)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 import hub
+from hub.server.auth import filter_metrics
 from hub.server.keys import METRICS, RUNTIME, SERVER_STATE
 
 EXTENSIONS = ["binary_tensor_data", "model_repository"]
@@ -34,7 +35,7 @@ async def server_metadata(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[METRICS].render()
+    body = await filter_metrics(request, request.app[METRICS].render())
     return web.Response(
         body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
     )

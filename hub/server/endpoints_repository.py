@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.server.auth import filter_index
 from hub.server.keys import RUNTIME
 
 
 async def index(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[RUNTIME].index())
+    return web.json_response(await filter_index(request, await request.app[RUNTIME].index()))
 
 
 async def load(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.errors import InvalidInput
+from hub.server.auth import may_see_event
 
 KEEPALIVE_SECONDS = 15.0
 
@@ -60,7 +61,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             while True:
                 missed = await runtime.call(runtime.hub.events_after, replayed, 500)
                 for info in missed:
-                    await response.write(format_event(catalog_event(info)))
+                    if await may_see_event(request, catalog_event(info)):
+                        await response.write(format_event(catalog_event(info)))
                     replayed = info.id
                 if len(missed) < 500:
                     break
@@ -73,6 +75,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             if event is None:
                 break
             if event.get("source") == "catalog" and event["id"] <= replayed:
+                continue
+            if not await may_see_event(request, event):
                 continue
             await response.write(format_event(event))
     except (ConnectionResetError, ConnectionError):

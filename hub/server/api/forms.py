@@ -1,0 +1,157 @@
+"""The ``multipart/form-data`` body of ``POST /api/models/{name}/versions``.
+
+Parts: ``model`` (ONNX bytes, required), ``test_data`` (``.npz`` as onnxhub writes it),
+``card`` (Markdown with YAML front matter), ``metadata`` (a JSON object, fields below). The body
+is read part by part with a running byte count, so an upload over the limit is refused (413)
+before it is all in memory; nothing is written anywhere until every part has been read and
+checked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from hub.catalog.sharing import UploadMetadata
+from hub.errors import InvalidInput, RequestTooLarge, UnsupportedMediaType
+from hub.export.received import looks_like_pickle
+
+PARTS = ("model", "test_data", "card", "metadata")
+METADATA_FIELDS = {
+    "tags": "list",
+    "task": "str",
+    "license": "str",
+    "description": "str",
+    "alias": "str",
+    "family": "str",
+    "framework": "str",
+    "framework_version": "str",
+    "library": "str",
+    "label_outputs": "list",
+    "parity": "dict",
+    "provenance": "dict",
+}
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    model: bytes
+    test_data: bytes | None
+    card: str | None
+    metadata: UploadMetadata
+
+
+def parse_metadata(raw: bytes) -> UploadMetadata:
+    """The ``metadata`` part: a JSON object of known fields, each of the right type."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"part 'metadata' is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("part 'metadata' must be a JSON object")
+    unknown = sorted(set(data) - set(METADATA_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"part 'metadata' has unknown field(s) {', '.join(unknown)} "
+            f"(fields: {', '.join(METADATA_FIELDS)})"
+        )
+    for key, kind in METADATA_FIELDS.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if kind == "str" and not (isinstance(value, str) and 0 < len(value) <= 10_000):
+            raise InvalidInput(f"metadata field {key!r} must be a non-empty string")
+        if kind == "str" and "\x00" in value:
+            raise InvalidInput(f"metadata field {key!r} must not contain NUL characters")
+        if kind == "list" and not (
+            isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+        ):
+            raise InvalidInput(f"metadata field {key!r} must be a list of strings")
+        if kind == "dict" and not isinstance(value, dict):
+            raise InvalidInput(f"metadata field {key!r} must be a JSON object")
+    return UploadMetadata(
+        tags=tuple(data.get("tags") or ()),
+        task=data.get("task"),
+        license=data.get("license"),
+        description=data.get("description"),
+        alias=data.get("alias"),
+        family=data.get("family") or "onnx",
+        framework=data.get("framework") or "onnx",
+        framework_version=data.get("framework_version") or "",
+        library=data.get("library"),
+        label_outputs=tuple(data.get("label_outputs") or ()),
+        client_parity=data.get("parity"),
+        provenance=data.get("provenance"),
+    )
+
+
+async def _read_part(part: Any, budget: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await part.read_chunk(CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > budget:
+            raise RequestTooLarge(f"upload exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_upload(request: web.Request, limit: int) -> Upload:
+    """Every part of the upload, checked for shape (not content): 400 naming the part."""
+    if request.content_type != "multipart/form-data":
+        raise UnsupportedMediaType(
+            f"expected Content-Type multipart/form-data, got {request.content_type or 'none'}"
+        )
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestTooLarge(
+            f"upload of {request.content_length} bytes exceeds the limit of {limit} bytes"
+        )
+    parts: dict[str, bytes] = {}
+    filenames: dict[str, str | None] = {}
+    media: dict[str, str | None] = {}
+    budget = limit
+    try:
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader):
+                raise InvalidInput("nested multipart bodies are not accepted")
+            name = part.name
+            if name not in PARTS:
+                raise InvalidInput(f"unknown part {name!r} (parts: {', '.join(PARTS)})")
+            if name in parts:
+                raise InvalidInput(f"part {name!r} is given more than once")
+            data = await _read_part(part, budget, limit)
+            budget -= len(data)
+            parts[name] = data
+            filenames[name] = part.filename
+            media[name] = part.headers.get("Content-Type")
+    except (InvalidInput, RequestTooLarge):
+        raise
+    except (ValueError, AssertionError, KeyError, RuntimeError) as exc:
+        raise InvalidInput(f"malformed multipart body: {exc}") from None
+    if "model" not in parts:
+        raise InvalidInput("part 'model' (the ONNX file) is required")
+    model = parts["model"]
+    if looks_like_pickle(model, filenames.get("model"), media.get("model")):
+        raise UnsupportedMediaType(
+            "part 'model' is a pickle/joblib file: over HTTP only ONNX is accepted, "
+            "and the upload was not loaded"
+        )
+    card = None
+    if "card" in parts:
+        try:
+            card = parts["card"].decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("part 'card' must be UTF-8 Markdown") from None
+    metadata = parse_metadata(parts["metadata"]) if "metadata" in parts else UploadMetadata()
+    return Upload(model=model, test_data=parts.get("test_data"), card=card, metadata=metadata)

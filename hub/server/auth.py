@@ -1,0 +1,241 @@
+"""Authentication and model access on every route of the server.
+
+``install_auth(app, mode)`` adds a middleware that resolves ``Authorization: Bearer <token>``
+into a :class:`~hub.catalog.accounts.Principal` (``request[PRINCIPAL]``) and enforces:
+
+- ``mode="public-read"`` (default, ``ONNXHUB_AUTH``): anonymous callers may read and infer on
+  public models; ``mode="required"``: every route but ``/v2/health/*`` needs a valid token.
+- A token that is present but malformed, unknown, revoked or expired is always 401 (with
+  ``WWW-Authenticate: Bearer``), so a client learns at once that its token is bad.
+- V2 routes naming a model (metadata, ready, infer) need read access, the repository's
+  ``load``/``unload`` need write access: a private model is the same 404 as an unknown one.
+- ``filter_*`` helpers drop what the caller may not see from ``/v2/repository/index``,
+  ``/v2/events`` and ``/metrics``.
+
+Model access records are cached per model and dropped when a catalog event names the model
+(the same event log the runtime follows), and after ``ACCESS_TTL`` seconds at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, AsyncIterator, Callable
+
+from aiohttp import web
+
+from hub.catalog import access
+from hub.catalog.accounts import ANONYMOUS, Principal
+from hub.catalog.sharing import CatalogService
+from hub.errors import InvalidInput, NotFound, Unauthorized
+
+AUTH_MODES = ("public-read", "required")
+ACCESS_TTL = 5.0
+#: Events after which a model's access record may have changed.
+ACCESS_EVENTS = ("model.", "collaborator.")
+
+PRINCIPAL = web.RequestKey("onnxhub_principal", Principal)
+
+
+class AuthGate:
+    """Resolves tokens and model access for one app; blocking calls go to its own executor."""
+
+    def __init__(self, service: CatalogService, mode: str) -> None:
+        if mode not in AUTH_MODES:
+            raise InvalidInput(f"ONNXHUB_AUTH must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+        self.service = service
+        self.mode = mode
+        self._executor: ThreadPoolExecutor | None = None
+        self._access: dict[str, tuple[float, access.ModelAccess | None]] = {}
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._executor is None:
+            raise RuntimeError("the auth gate is not started")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def start(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onnxhub-auth")
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    def forget(self, model: str | None = None) -> None:
+        """Drop cached access for ``model`` (all models when None)."""
+        if model is None:
+            self._access.clear()
+        else:
+            self._access.pop(model, None)
+
+    async def model_access(self, name: str) -> access.ModelAccess | None:
+        cached = self._access.get(name)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < ACCESS_TTL:
+            return cached[1]
+        record = await self.call(self.service.model_access, name)
+        if record is not None:
+            self._access[name] = (now, record)
+        return record
+
+    async def may_read(self, principal: Principal, name: str | None) -> bool:
+        if not name:
+            return True
+        record = await self.model_access(name)
+        return record is None or access.can_read(record, principal)
+
+
+AUTH_GATE = web.AppKey("auth_gate", AuthGate)
+AUTH_MODE = web.AppKey("auth_mode", str)
+
+
+def auth_mode_from_env(env: dict[str, str] | None = None) -> str:
+    """``ONNXHUB_AUTH`` (``public-read`` when unset)."""
+    env = dict(os.environ) if env is None else env
+    return env.get("ONNXHUB_AUTH") or "public-read"
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request.get(PRINCIPAL, ANONYMOUS)
+
+
+def unauthorized(message: str) -> web.Response:
+    return web.json_response(
+        {"error": message},
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer realm="onnxhub"'},
+    )
+
+
+_BEARER = re.compile(r"^Bearer[ ]+(\S+)[ ]*$", re.IGNORECASE)
+
+
+async def _principal(request: web.Request, gate: AuthGate) -> Principal:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return ANONYMOUS
+    match = _BEARER.match(header)
+    if match is None:
+        raise Unauthorized("malformed Authorization header: expected 'Bearer <token>'")
+    return await gate.call(gate.service.authenticate, match.group(1))
+
+
+def _route_path(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else request.path
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/v2/health/"):
+        return await handler(request)
+    gate = request.app[AUTH_GATE]
+    try:
+        principal = await _principal(request, gate)
+        if gate.mode == "required" and principal.user is None:
+            raise Unauthorized("this server requires a token (Authorization: Bearer ...)")
+        request[PRINCIPAL] = principal
+        route = _route_path(request)
+        name = request.match_info.get("model")
+        if name is not None and route.startswith("/v2/repository/models/"):
+            access.check_write(await gate.model_access(name), principal, name)
+        elif name is not None and route.startswith("/v2/models/"):
+            if not await gate.may_read(principal, name):
+                raise access.unknown_model(name)
+        return await handler(request)
+    except Unauthorized as exc:
+        return unauthorized(exc.message)
+
+
+async def filter_index(request: web.Request, entries: list[dict[str, Any]]) -> list[dict]:
+    """Repository index entries the caller may see."""
+    gate, principal = request.app[AUTH_GATE], principal_of(request)
+    return [e for e in entries if await gate.may_read(principal, e.get("name"))]
+
+
+async def may_see_event(request: web.Request, event: dict[str, Any]) -> bool:
+    """Whether an SSE event (catalog or runtime) concerns a model the caller may see."""
+    return await request.app[AUTH_GATE].may_read(principal_of(request), event.get("model"))
+
+
+_MODEL_LABEL = re.compile(r'[{,]model="((?:[^"\\]|\\.)*)"')
+
+
+async def filter_metrics(request: web.Request, body: bytes) -> bytes:
+    """Prometheus text without the samples labelled with a model the caller may not see."""
+    gate, principal = request.app[AUTH_GATE], principal_of(request)
+    hidden: dict[str, bool] = {}
+    lines = []
+    for line in body.decode("utf-8").splitlines(keepends=True):
+        match = _MODEL_LABEL.search(line) if not line.startswith("#") else None
+        if match is not None:
+            name = match.group(1).replace('\\"', '"').replace("\\\\", "\\")
+            if name not in hidden:
+                hidden[name] = not await gate.may_read(principal, name)
+            if hidden[name]:
+                continue
+        lines.append(line)
+    return "".join(lines).encode("utf-8")
+
+
+async def _forget_on_events(app: web.Application, queue: asyncio.Queue) -> None:
+    gate = app[AUTH_GATE]
+    while True:
+        event = await queue.get()
+        if event is None:
+            return
+        kind = str(event.get("kind", ""))
+        if kind.startswith(ACCESS_EVENTS):
+            gate.forget(event.get("model"))
+
+
+def _auth_context(
+    broadcaster_key: Any,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        from hub.server.keys import HUB
+
+        gate = app[AUTH_GATE] = AuthGate(CatalogService(app[HUB]), app[AUTH_MODE])
+        gate.start()
+        broadcaster = app[broadcaster_key]
+        queue = broadcaster.subscribe()
+        task = asyncio.get_running_loop().create_task(
+            _forget_on_events(app, queue), name="onnxhub-auth-events"
+        )
+        try:
+            yield
+        finally:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            broadcaster.unsubscribe(queue)
+            gate.close()
+
+    return context
+
+
+def install_auth(app: web.Application, mode: str | None = None) -> None:
+    """Add the auth middleware and the gate's lifecycle to ``app`` (before it starts).
+
+    ``mode`` is ``public-read`` or ``required`` (default: ``ONNXHUB_AUTH``, else public-read);
+    a wrong value is InvalidInput at once, not at the first request.
+    """
+    from hub.server.keys import BROADCASTER
+
+    mode = mode or auth_mode_from_env()
+    if mode not in AUTH_MODES:
+        raise InvalidInput(f"ONNXHUB_AUTH must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+    app[AUTH_MODE] = mode
+    app.middlewares.append(authenticate)
+    app.cleanup_ctx.append(_auth_context(BROADCASTER))
+
+
+async def not_found_unless_readable(request: web.Request, name: str) -> None:
+    """Raise the unknown-model 404 when the caller may not see ``name``."""
+    if not await request.app[AUTH_GATE].may_read(principal_of(request), name):
+        raise NotFound(f"unknown model {name!r}")
