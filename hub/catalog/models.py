@@ -162,3 +162,6 @@ class Event(Base):
 # Tables of users, tokens and collaborators: defined in their own module, registered on Base here
 # so that every importer of the catalog's metadata sees them.
 from hub.catalog import account_tables as _account_tables  # noqa: E402,F401
+
+# Likes, comments and contributions: the same, in their own module.
+from hub.catalog import community_tables as _community_tables  # noqa: E402,F401
