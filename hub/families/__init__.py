@@ -19,9 +19,13 @@ Contents:
 - :class:`TabularFamily` for scikit-learn-style estimators and its helpers
   (:mod:`hub.families.estimators`);
 - :class:`Generator` and :func:`draw_latent` for generative models;
+- :func:`normalize_onnx` (:mod:`hub.families.normalize`): a framework's own ONNX export brought to
+  the hub's conventions (renamed inputs/outputs, ZipMap dropped into a probability tensor, the
+  default opset imported, an old IR version raised);
 - ONNX helpers a family may need (:data:`DEFAULT_OPSET`, :func:`runtime_limits`,
-  :func:`load_onnx_file`, :func:`validate_model`, ...), loaded on first use so that importing this
-  package (done for every plugin at discovery) never loads onnx or onnxruntime;
+  :func:`load_onnx_file`, :func:`validate_model`, :func:`signature`, :func:`graph_inputs`,
+  :func:`to_feeds` for a sample as the graph's feeds, ...), loaded on first use so that
+  importing this package (done for every plugin at discovery) never loads onnx or onnxruntime;
 - the host side: :func:`get_plugin_manager` and :class:`FamilyRegistry`, for tests and tools.
 """
 
@@ -62,6 +66,14 @@ _LAZY = {
     "ai_onnx_opset": "hub.onnx.checks",
     "numpy_dtype": "hub.onnx.datatypes",
     "ONNX_ELEM_TO_V2": "hub.onnx.datatypes",
+    "INPUT_NAME": "hub.families.estimators",
+    "MIN_OPSET": "hub.families.normalize",
+    "normalize_onnx": "hub.families.normalize",
+    "TensorSpec": "hub.onnx.signature",
+    "graph_inputs": "hub.onnx.signature",
+    "signature": "hub.onnx.signature",
+    "check_feeds": "hub.onnx.feeds",
+    "to_feeds": "hub.onnx.feeds",
     "convert_and_check": "hub.export.convert",
 }
 
@@ -77,12 +89,16 @@ __all__ = [
     "FamilyRegistry",
     "GENERATION_TASK",
     "Generator",
+    "INPUT_NAME",
     "LATENT_INPUT",
+    "MIN_OPSET",
     "ONNX_ELEM_TO_V2",
     "PARITY_SEED",
     "SampleData",
     "TabularFamily",
+    "TensorSpec",
     "ai_onnx_opset",
+    "check_feeds",
     "convert_and_check",
     "convert_estimator",
     "draw_latent",
@@ -92,13 +108,17 @@ __all__ = [
     "final_estimator",
     "generator_card_defaults",
     "get_plugin_manager",
+    "graph_inputs",
     "hookimpl",
     "hookspec",
     "latent_sample",
     "load_onnx_file",
     "missing_distributions",
+    "normalize_onnx",
     "numpy_dtype",
     "runtime_limits",
+    "signature",
+    "to_feeds",
     "validate_model",
 ]
 

@@ -20,6 +20,7 @@ import numpy as np
 from hub.catalog.records import EventInfo, VersionInfo
 from hub.errors import InvalidInput, NotFound, Unavailable
 from hub.families.generation import draw_latent
+from hub.onnx import feeds as onnx_feeds
 from hub.onnx.providers import choose_providers
 from hub.serving.residency import ModelResidency, Resident
 from hub.serving.sessions import EffectiveServingOptions, LoadedModel
@@ -277,30 +278,7 @@ class InferenceRuntime:
 
 def check_feeds(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> None:
     """400 for unknown or missing inputs, a wrong datatype, or a shape the graph cannot take."""
-    slots = loaded.inputs
-    for name, array in feeds.items():
-        slot = slots.get(name)
-        if slot is None:
-            raise InvalidInput(
-                f"unknown input {name!r} for {loaded.info.ref} (inputs: {', '.join(slots)})"
-            )
-        if array.dtype != slot.dtype:
-            raise InvalidInput(
-                f"input {name!r} of {loaded.info.ref} expects datatype {slot.datatype}, "
-                f"got {array.dtype}"
-            )
-        shape = array.shape
-        if len(shape) != len(slot.shape) or any(
-            d >= 0 and d != s for d, s in zip(slot.shape, shape)
-        ):
-            expected = "[" + ", ".join(str(d) for d in slot.shape) + "]"
-            raise InvalidInput(
-                f"input {name!r} of {loaded.info.ref} has shape {list(shape)}, "
-                f"expected {expected} (-1: any size)"
-            )
-    if len(feeds) != len(slots):
-        missing = [n for n in slots if n not in feeds]
-        raise InvalidInput(f"missing input(s) for {loaded.info.ref}: {', '.join(missing)}")
+    onnx_feeds.check_feeds(loaded.inputs, feeds, label=loaded.info.ref)
 
 
 def _int_parameter(parameters: dict[str, Any], name: str, default: int | None) -> int | None:

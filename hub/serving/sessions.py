@@ -14,7 +14,7 @@ from hub.errors import InvalidInput, Unavailable, first_line
 from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
 from hub.onnx.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
 from hub.onnx.sessions import make_session
-from hub.onnx.signature import TensorSpec
+from hub.onnx.signature import TensorSpec, as_dims
 from hub.serving.workers import WorkerThreads
 from hub.settings import ServingOptions, Settings
 
@@ -53,10 +53,6 @@ class InputSlot:
     datatype: str
     dtype: np.dtype
     shape: tuple[int, ...]
-
-
-def _shape(dims: list) -> tuple[int, ...]:
-    return tuple(d if isinstance(d, int) and d >= 0 else -1 for d in dims)
 
 
 @dataclass
@@ -188,9 +184,10 @@ def load_model(
         datatype = ORT_TYPE_TO_V2.get(arg.type)
         if datatype is None:
             raise InvalidInput(f"{info.ref}: input {arg.name!r} has unsupported type {arg.type}")
-        inputs[arg.name] = InputSlot(arg.name, datatype, V2_TO_NUMPY[datatype], _shape(arg.shape))
+        dims = as_dims(arg.shape)
+        inputs[arg.name] = InputSlot(arg.name, datatype, V2_TO_NUMPY[datatype], dims)
     outputs = [
-        TensorSpec(arg.name, ORT_TYPE_TO_V2.get(arg.type, "BYTES"), _shape(arg.shape))
+        TensorSpec(arg.name, ORT_TYPE_TO_V2.get(arg.type, "BYTES"), as_dims(arg.shape))
         for arg in session.get_outputs()
     ]
     batchable = (

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from hub.errors import ExportFailed, InvalidInput, first_line
+from hub.families import graph_inputs
 from hub_plugins.sklearn.sample import InputGroup, framework_matrix
 
 FAMILY = "sklearn"
@@ -173,8 +174,7 @@ def framework_outputs(
     ``decision_function`` for classifiers without it), ``scores`` from ``transform``. Outputs the
     estimator has no counterpart for are left out of the comparison.
     """
-    initializers = {i.name for i in onnx_model.graph.initializer}
-    names = [v.name for v in onnx_model.graph.input if v.name not in initializers]
+    names = [v.name for v in graph_inputs(onnx_model)]
     X = framework_matrix(feeds, names)
     rows = X.shape[0]
     outputs: dict[str, np.ndarray] = {}
