@@ -33,9 +33,6 @@ class ArtifactStore:
         digest = self._check_digest(digest)
         return self.root / digest[:2] / digest
 
-    def exists(self, digest: str) -> bool:
-        return self.path(digest).is_file()
-
     def put(self, data: bytes) -> tuple[str, bool]:
         """Store ``data``; returns (sha256, whether this call created the blob)."""
         digest = sha256_hex(data)

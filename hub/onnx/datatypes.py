@@ -66,13 +66,3 @@ def numpy_dtype(datatype: str) -> np.dtype:
         known = ", ".join(V2_TO_NUMPY)
         raise InvalidInput(f"unknown datatype {datatype!r} (expected one of {known})") from None
 
-
-def v2_datatype(dtype: np.dtype) -> str:
-    """The V2 datatype of a numpy dtype (strings and bytes become BYTES)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind in ("O", "U", "S"):
-        return "BYTES"
-    for name, candidate in V2_TO_NUMPY.items():
-        if candidate == dtype:
-            return name
-    raise InvalidInput(f"numpy dtype {dtype} has no Open Inference Protocol datatype")

@@ -55,10 +55,6 @@ class EventBroadcaster:
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         self._subscribers.discard(queue)
 
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._subscribers)
-
     def publish(self, event: dict[str, Any]) -> None:
         for queue in list(self._subscribers):
             try:
