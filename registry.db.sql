@@ -194,3 +194,20 @@ CREATE TABLE comments (
 );
 
 CREATE INDEX ix_comments_model_id_contribution_id ON comments (model_id, contribution_id);
+
+CREATE TABLE version_files (
+	id INTEGER NOT NULL,
+	version_id INTEGER NOT NULL,
+	position INTEGER NOT NULL,
+	path VARCHAR(1000) NOT NULL,
+	role VARCHAR(10) NOT NULL,
+	size BIGINT NOT NULL,
+	sha256 VARCHAR(64) NOT NULL,
+	CONSTRAINT pk_version_files PRIMARY KEY (id),
+	CONSTRAINT uq_version_files_version_path UNIQUE (version_id, path),
+	CONSTRAINT fk_version_files_version_id_versions FOREIGN KEY(version_id) REFERENCES versions (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_version_files_sha256 ON version_files (sha256);
+
+CREATE INDEX ix_version_files_version_id ON version_files (version_id);

@@ -165,3 +165,6 @@ from hub.catalog import account_tables as _account_tables  # noqa: E402,F401
 
 # Likes, comments and contributions: the same, in their own module.
 from hub.catalog import community_tables as _community_tables  # noqa: E402,F401
+
+# Each version's files (graph and external data): the same, in their own module.
+from hub.catalog import file_tables as _file_tables  # noqa: E402,F401

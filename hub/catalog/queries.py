@@ -279,14 +279,16 @@ def list_models(
 
 
 def blob_in_use(session: Session, digest: str) -> bool:
-    """Whether any version references ``digest`` as its model or test data."""
+    """Whether any version references ``digest`` as its model, a model file or test data."""
+    from hub.catalog.file_queries import file_in_use
+
     return bool(
         session.scalar(
             select(func.count())
             .select_from(Version)
             .where(or_(Version.sha256 == digest, Version.test_data_sha256 == digest))
         )
-    )
+    ) or file_in_use(session, digest)
 
 
 def events_after(session: Session, last_id: int, limit: int = 500) -> list[Event]:

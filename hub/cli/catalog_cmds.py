@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.table import Table
 
+from hub.catalog.manifest import Manifest
+from hub.catalog.model_files import download as download_files
 from hub.catalog.records import VersionInfo
 from hub.cli.common import console, echo_json, open_hub, out, split_ref
 from hub.errors import InvalidInput
@@ -161,13 +164,33 @@ def show(ref: str, as_json: bool) -> None:
     with open_hub() as hub:
         model = hub.get_model(name)
         version = hub.get_version(name, version_ref)
+        manifest = hub.manifest(version)
     if as_json:
-        echo_json({"model": model.to_json(), "version": version.to_json()})
+        echo_json(
+            {"model": model.to_json(), "version": version.to_json(), "files": manifest.to_json()}
+        )
         return
     click.echo(f"model {model.name} (owner {model.owner}, versions {list(model.versions)})")
     if model.description:
         click.echo(f"  {model.description}")
     click.echo(_describe(version))
+    click.echo(_describe_files(manifest))
+
+
+def _describe_files(manifest: Manifest) -> str:
+    """The version's files, one line each, and their total size."""
+    count = len(manifest.files)
+    lines = [f"  files     {count} file{'s' if count > 1 else ''}, {_size(manifest.total_size)}"]
+    for entry in manifest.files:
+        lines.append(f"    {entry.path}  {_size(entry.size)}  sha256 {entry.sha256[:16]}")
+    return "\n".join(lines)
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit} ({size} bytes)"
+    return f"{size} bytes"
 
 
 @click.command()
@@ -202,14 +225,23 @@ def check(ref: str) -> None:
 
 @click.command()
 @click.argument("ref")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the file.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write: a file for a one-file model, a folder for a model with data files.",
+)
 @click.option("--test-data", is_flag=True, help="Download the test data set (.npz) instead.")
 def download(ref: str, output: Path | None, test_data: bool) -> None:
-    """Download NAME[:VERSION|@ALIAS]'s ONNX file (or its test data set)."""
+    """Download NAME[:VERSION|@ALIAS]'s ONNX file, or its folder of graph and external-data
+    files (each verified against its sha256), or its test data set."""
     name, version_ref = split_ref(ref)
     with open_hub() as hub:
         version = hub.get_version(name, version_ref)
-        data = hub.test_data(version) if test_data else hub.model_bytes(version)
+        if not test_data:
+            _download_model(hub, version, output)
+            return
+        data = hub.test_data(version)
     suffix = ".npz" if test_data else ".onnx"
     target = output or Path(
         f"{version.model}-{version.version}{'-test-data' if test_data else ''}{suffix}"
@@ -219,3 +251,22 @@ def download(ref: str, output: Path | None, test_data: bool) -> None:
     except OSError as exc:
         raise InvalidInput(f"cannot write {target}: {exc.strerror}") from None
     click.echo(f"wrote {target} ({len(data)} bytes)")
+
+
+def _download_model(hub, version: VersionInfo, output: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """A one-file model to a file (``-o x.onnx``); a model with data files, or any model given
+    an existing folder, to a folder that then holds the graph and its data files."""
+    manifest = hub.manifest(version)
+    if manifest.data or (output is not None and output.is_dir()):
+        folder = output or Path(f"{version.model}-{version.version}")
+        written = hub.download_files(version, folder)
+        click.echo(
+            f"wrote {len(written)} file{'s' if len(written) > 1 else ''} to {folder} "
+            f"({manifest.total_size} bytes, every sha256 verified)"
+        )
+        return
+    target = output or Path(f"{version.model}-{version.version}.onnx")
+    target.unlink(missing_ok=True)  # an explicit target file is replaced, as before
+    single = Manifest((replace(manifest.graph, path=target.name),))
+    download_files(hub.artifacts, single, target.parent, version.ref)
+    click.echo(f"wrote {target} ({manifest.total_size} bytes)")

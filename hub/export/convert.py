@@ -18,6 +18,14 @@ from hub.export.parity import ParityReport, Tolerance, compare_outputs, pack_tes
 from hub.families.registry import FamilyRegistry
 from hub.families.types import ExportedModel, SampleData
 from hub.onnx.checks import ai_onnx_opset, validate_model
+from hub.onnx.external import (
+    ModelFiles,
+    check_model_file,
+    model_files,
+    needs_external_data,
+    save_with_external_data,
+    uses_external_data,
+)
 from hub.onnx.sessions import make_session, runtime_limits
 from hub.onnx.signature import TensorSpec, signature
 
@@ -37,6 +45,9 @@ class CheckedExport:
     report: ParityReport
     test_data: bytes
     card_defaults: dict[str, Any] = field(default_factory=dict)
+    #: The model's files on disk when it has external data (``model_bytes`` is then the graph
+    #: alone): a published ONNX folder, or an export too large for one protobuf.
+    files: ModelFiles | None = None
 
 
 def resolve_model(
@@ -93,33 +104,67 @@ def convert_and_check(
     """Export ``model_or_path`` and check it; raises before anything is written anywhere."""
     if sample is None:
         raise InvalidInput("a sample of held-out input rows is required to check parity")
+    source = Path(model_or_path) if isinstance(model_or_path, (str, Path)) else None
     family, model = resolve_model(registry, model_or_path, family)
     registered = registry.family(family)
     exported = registry.export(family, model, sample, opset)
     onnx_model = exported.model
+    label = f"the {family} export"
     max_ir, _ = runtime_limits()
     if onnx_model.ir_version > max_ir:
         onnx_model.ir_version = max_ir
-    validate_model(onnx_model, label=f"the {family} export")
-    model_bytes = onnx_model.SerializeToString()
+    validate_model(onnx_model, label=label)
     inputs, outputs = signature(onnx_model)
-    session = make_session(model_bytes, label=f"the {family} export")
-    onnx_outputs = _run_onnx(session, exported.feeds)
-    framework_outputs = registry.framework_predict(family, model, sample, exported)
-    report = compare_outputs(onnx_outputs, framework_outputs, exported.label_outputs, tolerance)
-    if not report.outputs and framework_outputs:
-        raise InvalidModelFile("parity produced no comparable outputs")
-    expected = framework_outputs or onnx_outputs
-    return CheckedExport(
-        family=family,
-        framework=registered.info.framework,
-        exported=exported,
-        model_bytes=model_bytes,
-        inputs=inputs,
-        outputs=outputs,
-        opset=ai_onnx_opset(onnx_model),
-        ir_version=int(onnx_model.ir_version),
-        report=report,
-        test_data=pack_test_data(exported.feeds, expected),
-        card_defaults=registry.card_defaults(family, model),
-    )
+    files = _model_files(onnx_model, source, label)
+    try:
+        if files is None:
+            model_bytes = onnx_model.SerializeToString()
+            session = make_session(model_bytes, label=label)
+        else:
+            check_model_file(files.graph_path, label)
+            model_bytes = files.graph_path.read_bytes()  # the graph alone: weights stay on disk
+            session = make_session(files.graph_path, label=label, map_weights=True)
+        onnx_outputs = _run_onnx(session, exported.feeds)
+        del session  # unmaps the weights before the framework predicts
+        framework_outputs = registry.framework_predict(family, model, sample, exported)
+        report = compare_outputs(onnx_outputs, framework_outputs, exported.label_outputs, tolerance)
+        if not report.outputs and framework_outputs:
+            raise InvalidModelFile("parity produced no comparable outputs")
+        expected = framework_outputs or onnx_outputs
+        return CheckedExport(
+            family=family,
+            framework=registered.info.framework,
+            exported=exported,
+            model_bytes=model_bytes,
+            inputs=inputs,
+            outputs=outputs,
+            opset=ai_onnx_opset(onnx_model),
+            ir_version=int(onnx_model.ir_version),
+            report=report,
+            test_data=pack_test_data(exported.feeds, expected),
+            card_defaults=registry.card_defaults(family, model),
+            files=files,
+        )
+    except BaseException:
+        if files is not None:
+            files.cleanup()  # a temporary export folder; a user's folder is never touched
+        raise
+
+
+def _model_files(onnx_model: Any, source: Path | None, label: str) -> ModelFiles | None:
+    """Where the model's files are when it cannot be one in-memory protobuf, else None.
+
+    A graph that names external data was read from ``source`` (a ``.onnx`` path) and publishes
+    as its folder is; an in-memory export over the protobuf limit is written with external
+    data to a temporary folder (the publisher cleans it up).
+    """
+    if uses_external_data(onnx_model):
+        if source is None or source.is_dir():
+            raise InvalidInput(
+                f"{label} keeps its weights in external data files; publish it by the path of "
+                "its .onnx file so that they are found beside it"
+            )
+        return model_files(source)
+    if needs_external_data(onnx_model):
+        return save_with_external_data(onnx_model)
+    return None

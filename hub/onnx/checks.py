@@ -13,21 +13,24 @@ import onnxruntime as ort
 from onnx import ModelProto
 
 from hub.errors import InvalidModelFile, first_line
+from hub.onnx.external import check_data_files, check_member_path, structure_only
 from hub.onnx.sessions import runtime_limits
 
 
 def load_onnx_file(path: Path) -> ModelProto:
-    """Read ``path`` as an ONNX model, refusing corrupt files and unsafe external data."""
+    """Read ``path`` as an ONNX model, refusing corrupt files and unsafe external data.
+
+    External tensors stay on disk (never loaded into memory): their files are checked to be
+    inside the model's folder and long enough (:func:`hub.onnx.external.check_data_files`);
+    sessions and the checker are then given the graph's path.
+    """
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:
         raise InvalidModelFile(f"{path.name} is not a readable ONNX model: {exc}") from None
     check_external_data(model, path.parent)
     if _uses_external_data(model):
-        try:
-            onnx.load_external_data_for_model(model, str(path.parent))
-        except Exception as exc:
-            raise InvalidModelFile(f"{path.name}: cannot read its external data: {exc}") from None
+        check_data_files(model, path.parent, path.name)
     return model
 
 
@@ -53,7 +56,7 @@ def _uses_external_data(model: ModelProto) -> bool:
 
 
 def check_external_data(model: ModelProto, base_dir: Path) -> None:
-    """Refuse external-data locations that are absolute or escape ``base_dir``."""
+    """Refuse external-data locations that are absolute, hidden or escape ``base_dir``."""
     base = base_dir.resolve()
     for tensor in onnx.external_data_helper._get_all_tensors(model):
         if tensor.data_location != onnx.TensorProto.EXTERNAL:
@@ -61,6 +64,8 @@ def check_external_data(model: ModelProto, base_dir: Path) -> None:
         location = next((e.value for e in tensor.external_data if e.key == "location"), None)
         if location is None:
             raise InvalidModelFile(f"tensor {tensor.name!r} has external data without a location")
+        # No absolute path, no ".." or hidden component; then no symlink that leaves the folder.
+        check_member_path(location, f"tensor {tensor.name!r}'s external data")
         target = (base / location).resolve()
         if Path(location).is_absolute() or not target.is_relative_to(base):
             raise InvalidModelFile(
@@ -91,6 +96,10 @@ def validate_model(model: ModelProto, label: str = "model") -> None:
             f"{label} uses opset {opset}; the installed onnxruntime {ort.__version__} "
             f"supports ai.onnx opsets <= {max_opset}"
         )
+    if _uses_external_data(model):
+        # Given a proto, the checker looks for data files in the current directory: check the
+        # structure here; the files are checked on the graph's path (hub.onnx.external).
+        model = structure_only(model)
     try:
         onnx.checker.check_model(model, full_check=False)
     except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import onnx
 import onnxruntime as ort
@@ -57,20 +58,31 @@ def runtime_limits() -> tuple[int, int]:
 
 
 def make_session(
-    model_bytes: bytes,
+    model: bytes | Path,
     providers: list[str] | tuple[str, ...] | None = None,
     intra_op_threads: int = 0,
     label: str = "model",
+    *,
+    map_weights: bool = False,
 ) -> ort.InferenceSession:
-    """An onnxruntime session for ``model_bytes``; an error onnxruntime raises becomes one line."""
+    """An onnxruntime session for serialized ``model`` bytes or an ONNX file's path (its
+    external-data files beside it); an error onnxruntime raises becomes one line.
+
+    ``map_weights``: keep external weights memory-mapped from their files. onnxruntime maps
+    external data but, by default, pre-packs every MatMul/Gemm weight into a private copy,
+    which doubles the resident memory of a large model; this turns pre-packing off.
+    """
     options = ort.SessionOptions()
     if intra_op_threads:
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    if map_weights:
+        options.add_session_config_entry("session.disable_prepacking", "1")
+    source = str(model) if isinstance(model, Path) else model
     try:
         return ort.InferenceSession(
-            model_bytes, sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
+            source, sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
         )
     except Exception as exc:
         message = first_line(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -15,6 +16,7 @@ from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
 from hub.onnx.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
 from hub.onnx.sessions import make_session
 from hub.onnx.signature import TensorSpec, as_dims
+from hub.serving.memory import load_cost, resident_bytes
 from hub.serving.workers import WorkerThreads
 from hub.settings import ServingOptions, Settings
 
@@ -167,7 +169,7 @@ def warmup_feeds(inputs: dict[str, InputSlot]) -> dict[str, np.ndarray]:
 
 def load_model(
     info: VersionInfo,
-    model_bytes: bytes,
+    model_bytes: bytes | Path,
     providers: list[str],
     intra_op_threads: int,
     options: EffectiveServingOptions,
@@ -177,8 +179,19 @@ def load_model(
 
     The warm-up is terminated after ``warmup_timeout`` seconds (0: no limit); a warm-up that
     fails or is stopped is logged in one line naming the version, which is served anyway.
+
+    ``model_bytes`` is the serialized model or the path of its graph in a folder with its
+    external-data files (onnxruntime then memory-maps the weights). ``size`` is what the load
+    really cost: resident memory measured before the session and after its warm-up.
     """
-    session = make_session(model_bytes, providers, intra_op_threads, label=info.ref)
+    before = resident_bytes()
+    session = make_session(
+        model_bytes,
+        providers,
+        intra_op_threads,
+        label=info.ref,
+        map_weights=isinstance(model_bytes, Path),
+    )
     inputs: dict[str, InputSlot] = {}
     for arg in session.get_inputs():
         datatype = ORT_TYPE_TO_V2.get(arg.type)
@@ -204,7 +217,7 @@ def load_model(
         inputs=inputs,
         outputs=outputs,
         providers=list(session.get_providers()),
-        size=info.size or len(model_bytes),
+        size=info.size or _file_size(model_bytes),
         batchable=batchable,
     )
     loaded._idle.set()
@@ -221,4 +234,9 @@ def load_model(
         log.warning(
             "%s: warm-up run failed (%s); serving without warm-up", info.ref, first_line(exc)
         )
+    loaded.size = load_cost(before, resident_bytes(), loaded.size)
     return loaded
+
+
+def _file_size(model: bytes | Path) -> int:
+    return model.stat().st_size if isinstance(model, Path) else len(model)
