@@ -133,10 +133,13 @@ class Settings:
         derive=lambda v: f"sqlite:///{v['home'] / 'catalog.db'}",
         shown="`sqlite:///$ONNXHUB_HOME/catalog.db`",
     )
-    artifacts: Path = setting(
-        help="artifact store folder",
+    artifacts: Path | str = setting(
+        help="artifact store: a folder, or any fsspec URL such as `s3://bucket/prefix` (S3 "
+        "through s3fs and the standard `AWS_*` variables; each process keeps a verified cache "
+        "in `$ONNXHUB_HOME/artifact-cache`)",
         derive=lambda v: v["home"] / "artifacts",
         shown="`$ONNXHUB_HOME/artifacts`",
+        parse=lambda raw, _name: raw if "://" in raw else Path(raw).expanduser(),
     )
     owner: str = setting("local", "owner recorded for new models")
     parity_atol: NonNegativeFloat = setting(
@@ -307,9 +310,9 @@ def _shown(f: dataclasses.Field[Any]) -> str:
 
 
 def _type_name(f: dataclasses.Field[Any]) -> str:
-    if f.metadata["parse"] is not None:
-        return "JSON"
     text = str(_field_type(f))
+    if f.metadata["parse"] is not None and "Path" not in text:
+        return "JSON"
     for word, shown in (("tuple[", "list"), ("Path", "path"), ("float", "number")):
         if word in text:
             return shown

@@ -15,6 +15,9 @@ import sqlalchemy as sa
 from hub.api import Hub
 from hub.settings import Settings
 
+#: Fixtures of an S3-compatible server on loopback (moto): ``s3_endpoint``, ``s3_bucket``.
+pytest_plugins = ["s3_server"]
+
 POSTGRES_URL = os.environ.get(
     "ONNXHUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -6,8 +6,12 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.errors import NotFound, StorageError
+
+if TYPE_CHECKING:
+    from hub.catalog.remote_artifacts import RemoteArtifactStore
 
 _HEX = set("0123456789abcdef")
 
@@ -55,33 +59,6 @@ class ArtifactStore:
             raise StorageError(f"cannot write artifact to {self.root}: {exc}") from None
         return digest, True
 
-    def put_file(self, source: Path) -> tuple[str, int, bool]:
-        """Store the file ``source`` by streaming it (hashed while copied, never read whole);
-        returns (sha256, size, whether this call created the blob). Nothing is left behind
-        when the copy fails (a full disk, say): StorageError."""
-        from hub.catalog.manifest import copy_hashing
-
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
-            try:
-                with open(source, "rb") as src, os.fdopen(fd, "wb") as handle:
-                    digest, size = copy_hashing(src, handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                target = self.path(digest)
-                if target.is_file():
-                    return digest, size, False
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp_name, target)
-                return digest, size, True
-            finally:
-                Path(tmp_name).unlink(missing_ok=True)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot store {source.name} in {self.root}: {exc.strerror}"
-            ) from None
-
     def read(self, digest: str) -> bytes:
         """The blob's bytes, verified against its name; StorageError when corrupted."""
         target = self.path(digest)
@@ -98,3 +75,20 @@ class ArtifactStore:
     def delete(self, digest: str) -> None:
         """Remove a blob (used to undo a publish whose catalog write failed)."""
         self.path(digest).unlink(missing_ok=True)
+
+
+def is_url(location: str | Path) -> bool:
+    """Whether an ``ONNXHUB_ARTIFACTS`` value is an fsspec URL rather than a folder."""
+    return isinstance(location, str) and "://" in location and not location.startswith("file://")
+
+
+def open_store(location: str | Path, cache: Path) -> "ArtifactStore | RemoteArtifactStore":
+    """The store for ``location``: a local folder, or any fsspec URL (``s3://bucket/prefix``)
+    with a verified read-through cache in ``cache``
+    (:class:`~hub.catalog.remote_artifacts.RemoteArtifactStore`)."""
+    if is_url(location):
+        from hub.catalog.remote_artifacts import RemoteArtifactStore
+
+        return RemoteArtifactStore(str(location), cache)
+    text = str(location)
+    return ArtifactStore(Path(text[len("file://") :] if text.startswith("file://") else text))

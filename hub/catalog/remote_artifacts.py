@@ -1,0 +1,234 @@
+"""Content-addressed blobs on any fsspec URL (``s3://bucket/prefix``), with a verified local cache.
+
+Layout under the URL is the local store's: ``<prefix>/<aa>/<sha256>``. S3 settings come only
+from the standard AWS variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``), read by botocore under s3fs.
+
+- **Atomic writes.** On object stores (S3, GCS, Azure) one PUT (or one completed multipart
+  upload) makes the whole object visible at once, so blobs are written straight to their final
+  key; on other file systems they are written under ``<prefix>/.tmp/`` and renamed into place.
+  Either way a reader never sees a partial object, and readers verify the sha256 anyway.
+- **Read-through cache.** Each process keeps fetched blobs under ``cache/<aa>/<sha256>``
+  (written to a temporary file, renamed). Every read verifies the bytes against their name: a
+  bad cached copy is dropped and fetched again; a bad remote object is refused (StorageError),
+  logged, and never cached or served.
+- **Failures.** A missing object is NotFound; an unreachable or refusing store is StorageError
+  with the URL (never credentials) and the first line of the cause.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hub.errors import NotFound, StorageError, first_line
+
+log = logging.getLogger(__name__)
+
+_HEX = set("0123456789abcdef")
+#: Protocols whose single PUT makes an object visible whole (no rename needed or possible).
+OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oci", "memory"}
+CHUNK = 1 << 20
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_sha256(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+class RemoteArtifactStore:
+    """The :class:`~hub.catalog.artifacts.ArtifactStore` interface over an fsspec URL.
+
+    ``url``: e.g. ``s3://bucket/prefix``; ``cache``: a local folder for verified copies;
+    ``storage_options``: passed to fsspec (tests only; deployments use the AWS variables).
+    """
+
+    def __init__(self, url: str, cache: Path, **storage_options: Any) -> None:
+        try:
+            from fsspec.core import url_to_fs
+
+            # No listing cache: another replica may have written a blob a moment ago.
+            self.fs, root = url_to_fs(
+                url, use_listings_cache=False, skip_instance_cache=True, **storage_options
+            )
+        except ImportError as exc:
+            raise StorageError(
+                f"artifact store {url}: {first_line(exc)} (pip install 'onnxhub[s3]')"
+            ) from None
+        except ValueError as exc:
+            raise StorageError(f"artifact store {url}: {first_line(exc)}") from None
+        self.url = url.rstrip("/")
+        self.root = root.rstrip("/")
+        self.cache = Path(cache)
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self.atomic_put = bool(OBJECT_STORES.intersection(protocols))
+
+    def __repr__(self) -> str:
+        return f"RemoteArtifactStore({self.url!r}, cache={str(self.cache)!r})"
+
+    # -- names -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_digest(digest: str) -> str:
+        if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
+            raise NotFound(f"{digest!r} is not a sha256 digest")
+        return digest
+
+    def key(self, digest: str) -> str:
+        """The object's path inside the file system (``bucket/prefix/aa/<sha256>``)."""
+        digest = self._check_digest(digest)
+        return f"{self.root}/{digest[:2]}/{digest}"
+
+    def _cached(self, digest: str) -> Path:
+        return self.cache / digest[:2] / digest
+
+    def _fail(self, action: str, exc: BaseException) -> StorageError:
+        return StorageError(f"artifact store {self.url}: cannot {action}: {first_line(exc)}")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def exists(self, digest: str) -> bool:
+        try:
+            return bool(self.fs.exists(self.key(digest)))
+        except NotFound:
+            raise
+        except Exception as exc:
+            raise self._fail(f"check {digest}", exc) from None
+
+    def put(self, data: bytes) -> tuple[str, bool]:
+        """Store ``data``; returns (sha256, whether this call created the object)."""
+        digest = sha256_hex(data)
+        if self.exists(digest):
+            return digest, False
+        try:
+            if self.atomic_put:
+                self.fs.pipe_file(self.key(digest), data)
+            else:
+                staging = f"{self.root}/.tmp/{uuid.uuid4().hex}"
+                self.fs.makedirs(f"{self.root}/.tmp", exist_ok=True)
+                self.fs.pipe_file(staging, data)
+                self._move_into_place(staging, digest)
+        except Exception as exc:
+            raise self._fail(f"write {digest}", exc) from None
+        self._store_in_cache(digest, data)
+        return digest, True
+
+    def put_file(self, source: Path) -> tuple[str, int, bool]:
+        """Store the file ``source`` (hashed, then uploaded; never read whole into memory);
+        returns (sha256, size, whether this call created the object)."""
+        try:
+            digest, size = _file_sha256(Path(source))
+        except OSError as exc:
+            raise StorageError(f"cannot read {Path(source).name}: {exc.strerror}") from None
+        if self.exists(digest):
+            return digest, size, False
+        try:
+            if self.atomic_put:
+                self.fs.put_file(str(source), self.key(digest))
+            else:
+                staging = f"{self.root}/.tmp/{uuid.uuid4().hex}"
+                self.fs.makedirs(f"{self.root}/.tmp", exist_ok=True)
+                self.fs.put_file(str(source), staging)
+                self._move_into_place(staging, digest)
+        except Exception as exc:
+            raise self._fail(f"upload {Path(source).name}", exc) from None
+        return digest, size, True
+
+    def _move_into_place(self, staging: str, digest: str) -> None:
+        target = self.key(digest)
+        try:
+            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.mv(staging, target)
+        except BaseException:
+            try:
+                self.fs.rm_file(staging)
+            except Exception:
+                pass
+            raise
+
+    def delete(self, digest: str) -> None:
+        """Remove the object and this process's cached copy (missing is not an error)."""
+        self._cached(self._check_digest(digest)).unlink(missing_ok=True)
+        try:
+            self.fs.rm_file(self.key(digest))
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise self._fail(f"delete {digest}", exc) from None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, digest: str) -> bytes:
+        """The blob's bytes, verified against their name (cache first, then the store)."""
+        cached = self._cached(self._check_digest(digest))
+        try:
+            data = cached.read_bytes()
+        except FileNotFoundError:
+            data = None
+        except OSError as exc:
+            log.warning("cannot read cached artifact %s: %s", digest, exc.strerror)
+            data = None
+        if data is not None:
+            if sha256_hex(data) == digest:
+                return data
+            log.warning("cached artifact %s is corrupted; fetching it again", digest)
+            cached.unlink(missing_ok=True)
+        data = self._fetch(digest)
+        self._store_in_cache(digest, data)
+        return data
+
+    def path(self, digest: str) -> Path:
+        """A local file holding the verified blob (fetched into the cache if needed)."""
+        cached = self._cached(self._check_digest(digest))
+        if not cached.is_file():
+            self._store_in_cache(digest, self._fetch(digest))
+            if not cached.is_file():
+                raise StorageError(f"cannot cache artifact {digest} in {self.cache}")
+        return cached
+
+    def _fetch(self, digest: str) -> bytes:
+        try:
+            data = self.fs.cat_file(self.key(digest))
+        except FileNotFoundError:
+            raise NotFound(f"artifact {digest} is missing from {self.url}") from None
+        except Exception as exc:
+            raise self._fail(f"read {digest}", exc) from None
+        if sha256_hex(data) != digest:
+            log.error(
+                "artifact %s in %s does not match its sha256 (%d bytes): refused",
+                digest,
+                self.url,
+                len(data),
+            )
+            raise StorageError(
+                f"artifact {digest} in {self.url} is corrupted (its sha256 does not match): refused"
+            )
+        return data
+
+    def _store_in_cache(self, digest: str, data: bytes) -> None:
+        target = self._cached(digest)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp_name, target)
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+        except OSError as exc:  # a full cache disk only costs a refetch next time
+            log.warning("cannot cache artifact %s in %s: %s", digest, self.cache, exc.strerror)
