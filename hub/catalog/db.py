@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.catalog.models import Base
+from hub.catalog import migrate
 from hub.errors import StorageError
 
 T = TypeVar("T")
@@ -67,31 +67,72 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
-def create_schema(engine: Engine, wait_s: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> None:
-    """Create missing tables; a read-only or unreachable database becomes a StorageError.
+def display_url(engine: Engine) -> str:
+    """The engine's URL as messages show it (password hidden)."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def create_schema(
+    engine: Engine,
+    wait_s: float = SQLITE_BUSY_TIMEOUT_MS / 1000,
+    upgrade_older: bool | None = None,
+) -> None:
+    """Bring the schema to this release's revision (see :func:`hub.catalog.migrate.prepare`).
+
+    An empty database is created; an older catalog is upgraded when ``upgrade_older``
+    (default: for SQLite only) or refused; a newer one is always refused. A read-only or
+    unreachable database becomes a StorageError.
 
     A SQLite catalog that another process is opening or closing at the same moment can
     answer "database is locked" at once instead of waiting for the busy timeout (the WAL
     clean-up and recovery windows described in SQLite's WAL documentation), so a locked
     database is retried with backoff for up to ``wait_s`` seconds before it is an error.
     """
+    sqlite = engine.dialect.name == "sqlite"
+    where = display_url(engine)
     deadline = time.monotonic() + wait_s
     delay = 0.02
     while True:
         try:
-            with engine.begin() as connection:
-                if engine.dialect.name == "postgresql":
-                    # Two processes creating the same tables race inside PostgreSQL's own
-                    # catalogs (a unique violation on pg_type); the lock makes one wait.
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
-                Base.metadata.create_all(connection)
+            with schema_transaction(engine) as connection:
+                migrate.prepare(
+                    connection, where, sqlite if upgrade_older is None else upgrade_older
+                )
             return
         except OperationalError as exc:
             if _is_locked(exc) and time.monotonic() + delay < deadline:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
                 continue
-            raise StorageError(f"cannot open the catalog at {engine.url!r}: {exc.orig}") from None
+            raise StorageError(f"cannot open the catalog at {where}: {exc.orig}") from None
+
+
+@contextlib.contextmanager
+def schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction holding the schema lock: SQLite's write lock (BEGIN IMMEDIATE), or a
+    PostgreSQL advisory lock, so concurrent openers migrate one after the other.
+
+    On SQLite, foreign keys are off meanwhile (a table that a migration copies and replaces
+    must not cascade deletes into its children); :func:`hub.catalog.migrate.upgrade` checks
+    them before the commit.
+    """
+    with engine.connect() as connection:
+        driver = (
+            connection.connection.driver_connection if engine.dialect.name == "sqlite" else None
+        )
+        if driver is not None:  # a PRAGMA outside any transaction: inside one, SQLite ignores it
+            enforced = driver.execute("PRAGMA foreign_keys").fetchone()[0]
+            driver.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    # Two processes creating the same tables race inside PostgreSQL's own
+                    # catalogs (a unique violation on pg_type); the lock makes one wait.
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+                yield connection
+        finally:
+            if driver is not None:
+                driver.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
 
 
 def _is_locked(exc: OperationalError) -> bool:

@@ -46,6 +46,10 @@ def _register() -> None:
 
     cli.add_command(export)
 
+    from hub.cli.db_cmd import db
+
+    cli.add_command(db)
+
 
 _register()
 
