@@ -12,6 +12,7 @@ clear error; closing the batcher fails whatever is still queued: nothing ever ha
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from hub.errors import HubError, InvalidInput, Unavailable, first_line
 from hub.serving.sessions import LoadedModel
 
 Feeds = dict[str, np.ndarray]
+log = logging.getLogger(__name__)
 
 
 class InferenceFailed(HubError):
@@ -102,7 +104,7 @@ class AdaptiveBatcher:
         if not self._queue and self._in_flight < self._options.run_concurrency:
             self._in_flight += 1
             try:
-                result = await model.executor.run(model.run, feeds, outputs)
+                result = await model.run_guarded(feeds, outputs)
             except Exception as exc:
                 raise _translate(exc, model.info.ref) from None
             finally:
@@ -169,19 +171,19 @@ class AdaptiveBatcher:
         try:
             if len(batch) == 1:
                 item = batch[0]
-                result = await model.executor.run(model.run, item.feeds, item.outputs)
+                result = await model.run_guarded(item.feeds, item.outputs)
                 _resolve(item, result)
             else:
                 feeds = {
                     name: np.concatenate([p.feeds[name] for p in batch], axis=0)
                     for name in batch[0].feeds
                 }
-                result = await model.executor.run(model.run, feeds, batch[0].outputs)
+                result = await model.run_guarded(feeds, batch[0].outputs)
                 total = sum(p.rows for p in batch)
                 if any(r.ndim == 0 or r.shape[0] != total for r in result):
                     # The graph does not keep rows apart after all: run each request alone.
                     for item in batch:
-                        single = await model.executor.run(model.run, item.feeds, item.outputs)
+                        single = await model.run_guarded(item.feeds, item.outputs)
                         _resolve(item, single)
                 else:
                     start = 0
@@ -203,20 +205,27 @@ class AdaptiveBatcher:
             if self._queue:
                 self._dispatch()
 
-    async def close(self, timeout: float = 30.0) -> None:
+    async def close(self, timeout: float = 30.0, reason: str = "unloaded") -> None:
         """Stop taking requests, let queued and running ones finish (up to ``timeout``), then
-        fail whatever is left."""
+        terminate the runs still going and fail whatever is left (503)."""
         self._closed = True
         deadline = time.monotonic() + timeout
         while (self._queue or self._in_flight) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
         if self._timer is not None:
             self._timer.cancel()
+        if self._model.terminate_runs(f"{self._model.info.ref} was {reason}"):
+            log.warning(
+                "%s: runs still in flight after %g s were terminated (%s)",
+                self._model.info.ref,
+                timeout,
+                reason,
+            )
         while self._queue:
             item = self._queue.popleft()
             if not item.future.done():
                 item.future.set_exception(
-                    Unavailable(f"{self._model.info.ref} was unloaded", retry_after=1)
+                    Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1)
                 )
 
 

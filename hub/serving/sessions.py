@@ -12,8 +12,8 @@ import onnxruntime as ort
 
 from hub.catalog.records import VersionInfo
 from hub.errors import InvalidInput, Unavailable, first_line
-from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
 from hub.onnx.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
+from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
 from hub.onnx.sessions import make_session
 from hub.onnx.signature import TensorSpec, as_dims
 from hub.serving.memory import load_cost, resident_bytes
@@ -33,7 +33,7 @@ class EffectiveServingOptions:
     max_batch_time: float
     max_queue: int
     run_concurrency: int
-    run_timeout: float  # seconds per onnxruntime run before it is terminated (0: none)
+    run_timeout: float = 0.0  # seconds per onnxruntime run before it is terminated (0: none)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "EffectiveServingOptions":

@@ -1,0 +1,73 @@
+"""onnxruntime runs with a time limit, enforced with ``RunOptions.terminate``.
+
+A graph can run for as long as its inputs say (a Loop whose trip count comes from the request,
+or a constant 10**15): onnxruntime checks the terminate flag between nodes, Loop iterations
+included, and then fails the run. :class:`RunGuard` owns one run's flag; whoever holds it
+(a timer, an unload, the shutdown) can end the run and say why.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from hub.errors import HubError
+
+
+class RunTimedOut(HubError):
+    """A run passed its time limit and was terminated (504 over HTTP)."""
+
+    status = 504
+
+
+class RunGuard:
+    """One run's ``RunOptions`` and, once it has been ended, the reason."""
+
+    __slots__ = ("options", "reason")
+
+    def __init__(self) -> None:
+        self.options = ort.RunOptions()
+        self.reason: str | None = None
+
+    def terminate(self, reason: str) -> None:
+        """End the run (from any thread); the first reason given is kept."""
+        if self.reason is None:
+            self.reason = reason
+        self.options.terminate = True
+
+    @property
+    def terminated(self) -> bool:
+        return self.reason is not None
+
+
+def run_with_time_limit(
+    session: ort.InferenceSession,
+    output_names: Sequence[str] | None,
+    feeds: dict[str, np.ndarray],
+    seconds: float,
+    label: str,
+) -> list[Any]:
+    """``session.run`` ended after ``seconds`` (0: no limit); blocking.
+
+    Raises :class:`RunTimedOut` naming ``label`` when the limit ended it; other errors of the
+    run propagate unchanged.
+    """
+    if seconds <= 0:
+        return session.run(output_names, feeds)
+    guard = RunGuard()
+    timer = threading.Timer(seconds, guard.terminate, (f"took more than {seconds:g} s",))
+    timer.daemon = True
+    timer.start()
+    try:
+        return session.run(output_names, feeds, guard.options)
+    except Exception:
+        if guard.terminated:
+            raise RunTimedOut(
+                f"{label}: an onnxruntime run took more than {seconds:g} s and was stopped"
+            ) from None
+        raise
+    finally:
+        timer.cancel()
