@@ -26,6 +26,8 @@ Contents:
   :func:`load_onnx_file`, :func:`validate_model`, :func:`signature`, :func:`graph_inputs`,
   :func:`to_feeds` for a sample as the graph's feeds, ...), loaded on first use so that
   importing this package (done for every plugin at discovery) never loads onnx or onnxruntime;
+- :mod:`hub.families.testing`: the conformance suite, runnable on one family from any
+  repository (``pytest --pyargs hub.families.conformance --onnxhub-family NAME``);
 - the host side: :func:`get_plugin_manager` and :class:`FamilyRegistry`, for tests and tools.
 """
 
