@@ -89,7 +89,7 @@ print(json.dumps({{
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["framework"] == NAME and report["broken"] == []
-    assert report["install_hint"] == f"pip install onnxhub-{NAME}"
+    assert report["install_hint"] == f"pip install {NAME}"  # the framework, not the family
     assert report["claim"] is None  # a draft never takes other families' models
     assert report["cases"] == ["tiny-model"]
     assert report["card"]["library"] == NAME
@@ -112,7 +112,7 @@ def test_generated_test_runs_red_until_implemented(package: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 1, done.stdout + done.stderr  # 1: tests ran and failed
-    assert "2 failed" in done.stdout
+    assert "1 failed, 6 errors" in done.stdout  # the fixture that trains raises for 6
     assert f"onnxhub-{NAME}: train_tiny_model is not implemented yet" in done.stdout
 
 
@@ -149,3 +149,139 @@ def test_cli_creates_then_refuses_with_exit_codes(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["plugins", "new", "Not-Valid", "--dest", str(tmp_path / "contrib")])
     assert bad.exit_code == InvalidInput.exit_code
     assert "invalid family name 'Not-Valid'" in bad.stderr
+
+
+def test_readme_uses_the_destination_and_the_test_extra_brings_no_onnxruntime(
+    tmp_path: Path,
+) -> None:
+    target = scaffold_plugin(NAME, tmp_path / "elsewhere")
+    readme = (target / "README.md").read_text()
+    assert f"pip install -e {target}  " in readme
+    assert f"python -m pytest {target}/tests" in readme
+    assert "contrib/" not in readme
+    assert f"--onnxhub-family {NAME}" in readme
+    repo = Path(__file__).resolve().parents[1]
+    for pyproject in [
+        target / "pyproject.toml",
+        *sorted(repo.glob("contrib/onnxhub-*/pyproject.toml")),
+    ]:
+        project = tomllib.loads(pyproject.read_text())["project"]
+        requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+        onnxruntime = [r for r in requirements if r.lower().startswith("onnxruntime")]
+        assert onnxruntime == [], f"{pyproject}: {onnxruntime} (onnxhub chooses the runtime)"
+
+
+def test_templates_are_package_data_read_with_importlib_resources() -> None:
+    from importlib import resources
+
+    import hub.families.scaffold as scaffold
+
+    folder = resources.files("hub.families.scaffold") / "templates"
+    shipped = sorted(
+        f"{sub.name}/{f.name}" if sub.is_dir() else sub.name
+        for sub in folder.iterdir()
+        for f in (sub.iterdir() if sub.is_dir() else [sub])
+    )
+    assert shipped == sorted(scaffold.TEMPLATES)
+    repo = Path(__file__).resolve().parents[1]
+    package_data = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]
+    assert package_data["hub.families.scaffold"] == ["templates/*", "templates/*/*"]
+
+
+_IMPLEMENTED_FAMILY = '''
+"""A finished family: scikit-learn's LogisticRegression through TabularFamily."""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hub.errors import InvalidModelFile
+from hub.families import ConformanceCase, FamilyInfo, TabularFamily, convert_estimator
+
+SUFFIXES = (".demo_fw",)
+
+
+class DemoFwFamily(TabularFamily):
+    accepts = "LogisticRegression models"
+    converter_module = "skl2onnx"
+
+    def __init__(self) -> None:
+        self.info = FamilyInfo("demo_fw", "sklearn", "logistic regressions", SUFFIXES)
+
+    def is_estimator(self, model: Any) -> bool:
+        from sklearn.linear_model import LogisticRegression
+
+        return isinstance(model, LogisticRegression)
+
+    def is_classifier(self, estimator: Any) -> bool:
+        return True
+
+    def to_onnx(self, estimator: Any, n_features: int, opset: int | None) -> Any:
+        return convert_estimator(
+            estimator, graph_name="demo_fw", n_features=n_features, classifier=True, opset=opset
+        )
+
+    def load(self, path: Path) -> Any:
+        try:
+            np.load(path, allow_pickle=False)
+        except Exception as exc:
+            raise InvalidModelFile(f"{path.name} is not a readable demo_fw model: {exc}") from None
+        raise InvalidModelFile(f"{path.name}: demo_fw files hold no model yet")
+
+    def conformance_cases(self) -> list[ConformanceCase]:
+        from onnxhub_demo_fw import cases
+
+        return cases.conformance_cases()
+'''
+
+_IMPLEMENTED_CASES = """
+from pathlib import Path
+
+import numpy as np
+from hub.families import ConformanceCase
+
+
+def train_tiny_model(tmp_path: Path):
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = make_classification(n_samples=120, n_features=6, n_informative=4, random_state=0)
+    X = X.astype(np.float32)
+    return LogisticRegression(max_iter=500).fit(X[:100], y[:100]), X[100:]
+
+
+def conformance_cases():
+    return [ConformanceCase("demo_fw", "tiny-model", train_tiny_model)]
+"""
+
+
+def test_generated_tests_pass_once_the_family_is_written(tmp_path: Path) -> None:
+    target = scaffold_plugin(NAME, tmp_path)
+    (target / f"onnxhub_{NAME}" / "family.py").write_text(_IMPLEMENTED_FAMILY)
+    (target / f"onnxhub_{NAME}" / "cases.py").write_text(_IMPLEMENTED_CASES)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(target / "tests")],
+        cwd=target,
+        env=_env_with(target),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "7 passed" in done.stdout
+
+
+def test_cli_warns_when_a_family_of_that_name_is_installed(tmp_path: Path) -> None:
+    from hub.cli.main import cli
+
+    done = CliRunner().invoke(cli, ["plugins", "new", "xgboost", "--dest", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert (
+        "warning: a family named 'xgboost' is already installed "
+        "(plugin 'xgboost' of onnxhub-xgboost)" in done.stderr
+    )
+    assert (tmp_path / "onnxhub-xgboost" / "pyproject.toml").is_file()
+    fresh = CliRunner().invoke(cli, ["plugins", "new", NAME, "--dest", str(tmp_path)])
+    assert fresh.exit_code == 0 and "warning" not in fresh.stderr

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hub.families.scaffold import scaffold_plugin
+from hub.families.scaffold import installed_family, scaffold_plugin, validate_family_name
 
 
 @click.command("new")
@@ -19,9 +19,19 @@ from hub.families.scaffold import scaffold_plugin
     help="Folder the package is created in.",
 )
 def new_plugin(name: str, dest: Path) -> None:
-    """Create DEST/onnxhub-NAME: a family plugin whose test fails until it is written."""
+    """Create DEST/onnxhub-NAME: a family plugin whose tests fail until it is written."""
+    provider = installed_family(validate_family_name(name))
+    if provider is not None:
+        click.echo(
+            f"warning: a family named {name!r} is already installed ({provider}); installing "
+            "a second one is a start-up error: choose another name or uninstall it first",
+            err=True,
+        )
     target = scaffold_plugin(name, dest)
     click.echo(f"created {target}")
     click.echo(f"  edit     {target / f'onnxhub_{name}' / 'family.py'} and cases.py")
     click.echo(f"  test     python -m pytest {target / 'tests'}   (red until implemented)")
     click.echo(f"  install  pip install -e {target}")
+    click.echo(
+        f"  suite    python -m pytest --pyargs hub.families.conformance --onnxhub-family {name}"
+    )

@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-import onnxruntime as ort
 import pytest
 
 from hub.errors import InvalidInput
 from hub.export.convert import CheckedExport, convert_and_check, resolve_model
-from hub.export.parity import Tolerance, compare_outputs
 from hub.families.registry import FamilyRegistry, get_plugin_manager
-from hub.families.testing import check_naming, check_versions, missing_families, selected_families
+from hub.families.testing import (
+    batch_parity,
+    check_naming,
+    check_versions,
+    missing_families,
+    row_count,
+    sample_rows,
+    selected_families,
+    with_features,
+)
 from hub.families.types import ConformanceCase, SampleData
 
 BATCH_SIZES = (1, 5)
@@ -117,43 +122,6 @@ def built(case: ConformanceCase | _BrokenCases, tmp_path_factory: pytest.TempPat
     return Built(case, original, model, sample, checked, stamped[0])
 
 
-def _rows(sample: Any, index: np.ndarray) -> Any:
-    """The sample restricted to ``index`` rows, keeping its kind (array, mapping, frame, tensor)."""
-    if isinstance(sample, Mapping):
-        return {name: _rows(value, index) for name, value in sample.items()}
-    if hasattr(sample, "iloc"):
-        return sample.iloc[index]
-    try:
-        return sample[index]
-    except (TypeError, IndexError, KeyError):
-        return np.asarray(sample)[index]
-
-
-def _array_sample(built: Built) -> Any:
-    """The sample as rows: a generator's row count stands for the latent noise it was fed."""
-    latent = built.checked.exported.latent_input
-    if latent is not None and np.ndim(built.sample) == 0:
-        return built.checked.exported.feeds[latent]
-    return built.sample
-
-
-def _row_count(checked: CheckedExport) -> int:
-    return int(next(iter(checked.exported.feeds.values())).shape[0])
-
-
-def _with_features(sample: Any, change: int) -> Any:
-    """The sample with one feature (last axis) more or fewer; the first input of a mapping."""
-    if isinstance(sample, Mapping):
-        first = next(iter(sample))
-        return {**sample, first: _with_features(sample[first], change)}
-    array = np.asarray(sample)
-    if array.ndim < 2:
-        pytest.skip("the sample has no feature axis to change")
-    if change < 0:
-        return array[..., :-1]
-    return np.concatenate([array, array[..., :1]], axis=-1)
-
-
 def test_family_claims_its_own_case(built: Built) -> None:
     family, _ = resolve_model(_registry(), built.original, None)
     assert family == built.case.family
@@ -163,7 +131,7 @@ def test_export_passes_parity(built: Built) -> None:
     report = built.checked.report
     assert report.outputs, "parity compared no outputs"
     assert report.passed, report.summary()
-    assert report.rows == _row_count(built.checked)
+    assert report.rows == row_count(built.checked)
 
 
 def test_names_follow_the_conventions(built: Built) -> None:
@@ -181,21 +149,7 @@ def test_every_input_has_a_dynamic_batch_dimension(built: Built) -> None:
 
 @pytest.mark.parametrize("batch", BATCH_SIZES)
 def test_onnxruntime_matches_the_framework_on_batches(built: Built, batch: int) -> None:
-    checked = built.checked
-    index = np.arange(batch) % _row_count(checked)
-    feeds = {name: np.asarray(value)[index] for name, value in checked.exported.feeds.items()}
-    exported = dataclasses.replace(checked.exported, feeds=feeds)
-    session = ort.InferenceSession(checked.model_bytes, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    outputs = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
-    got = dict(zip(names, outputs, strict=True))
-    want = _registry().framework_predict(
-        built.case.family, built.model, _rows(_array_sample(built), index), exported
-    )
-    assert want, "the family returned no framework outputs"
-    for name, value in got.items():
-        assert np.asarray(value).shape[0] == batch, f"output {name} has shape {value.shape}"
-    report = compare_outputs(got, want, checked.exported.label_outputs, Tolerance())
+    report = batch_parity(_registry(), built.checked, built.model, built.sample, batch)
     assert report.passed, report.summary()
 
 
@@ -212,7 +166,9 @@ def test_family_is_registered_with_a_framework(built: Built) -> None:
 
 @pytest.mark.parametrize("change", [-1, +1], ids=["one-feature-fewer", "one-feature-more"])
 def test_wrong_feature_count_is_invalid_input(built: Built, change: int) -> None:
-    bad = _with_features(_array_sample(built), change)
+    bad = with_features(sample_rows(built.checked, built.sample), change)
+    if bad is None:
+        pytest.skip("the sample has no feature axis to change")
     with pytest.raises(InvalidInput):
         convert_and_check(_registry(), built.original, bad, family=built.case.family)
 

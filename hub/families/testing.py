@@ -19,6 +19,8 @@ The checks are plain functions too, for a family's own tests::
 
     check_naming(checked)    # checked = hub.families.convert_and_check(...)
     check_versions(checked)
+    report = batch_parity(registry, checked, model, sample, rows=5)
+    assert report.passed, report.summary()
 
 Each raises :class:`AssertionError` with a message naming the family and what to change.
 """
@@ -26,13 +28,18 @@ Each raises :class:`AssertionError` with a message naming the family and what to
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     import pytest
 
     from hub.export.convert import CheckedExport
+    from hub.export.parity import ParityReport
+    from hub.families.registry import FamilyRegistry
+    from hub.families.types import SampleData
 
 #: Input and output names: identifiers, so that every client (V2 JSON, tritonclient, Python
 #: keyword arguments) can spell them.
@@ -155,3 +162,75 @@ def missing_families(
                 "does conformance_cases return any?)"
             )
     return problems
+
+
+def take_rows(sample: Any, index: np.ndarray) -> Any:
+    """``sample`` restricted to ``index`` rows, keeping its kind (array, mapping, frame, tensor)."""
+    if isinstance(sample, Mapping):
+        return {name: take_rows(value, index) for name, value in sample.items()}
+    if hasattr(sample, "iloc"):
+        return sample.iloc[index]
+    try:
+        return sample[index]
+    except (TypeError, IndexError, KeyError):
+        return np.asarray(sample)[index]
+
+
+def sample_rows(checked: CheckedExport, sample: SampleData) -> Any:
+    """The sample as rows: a generator's row count stands for the latent noise it was fed."""
+    latent = checked.exported.latent_input
+    if latent is not None and np.ndim(sample) == 0:
+        return checked.exported.feeds[latent]
+    return sample
+
+
+def row_count(checked: CheckedExport) -> int:
+    """Rows in the export's feeds (the sample's rows as onnxruntime saw them)."""
+    return int(next(iter(checked.exported.feeds.values())).shape[0])
+
+
+def with_features(sample: Any, change: int) -> Any:
+    """The sample with ``change`` (-1 or +1) features on its last axis; the first input of a
+    mapping. None when the sample has no feature axis."""
+    if isinstance(sample, Mapping):
+        first = next(iter(sample))
+        changed = with_features(sample[first], change)
+        return None if changed is None else {**sample, first: changed}
+    array = np.asarray(sample)
+    if array.ndim < 2:
+        return None
+    if change < 0:
+        return array[..., :-1]
+    return np.concatenate([array, array[..., :1]], axis=-1)
+
+
+def batch_parity(
+    registry: FamilyRegistry,
+    checked: CheckedExport,
+    model: Any,
+    sample: SampleData,
+    rows: int,
+) -> ParityReport:
+    """onnxruntime against the framework on ``rows`` rows of the sample (cycled when it has
+    fewer): both see the same feeds; every output must have ``rows`` rows."""
+    import dataclasses
+
+    import onnxruntime as ort
+
+    from hub.export.parity import Tolerance, compare_outputs
+    from hub.onnx.feeds import run_session
+
+    family = checked.family
+    index = np.arange(rows) % row_count(checked)
+    feeds = {name: np.asarray(value)[index] for name, value in checked.exported.feeds.items()}
+    exported = dataclasses.replace(checked.exported, feeds=feeds)
+    session = ort.InferenceSession(checked.model_bytes, providers=["CPUExecutionProvider"])
+    got = run_session(session, feeds, label=f"the {family} export")
+    rows_in = take_rows(sample_rows(checked, sample), index)
+    want = registry.framework_predict(family, model, rows_in, exported)
+    assert want, f"family {family!r}: predict returned no framework outputs"
+    for name, value in got.items():
+        assert value.shape[:1] == (rows,), (
+            f"family {family!r}: output {name!r} has shape {list(value.shape)} for {rows} rows"
+        )
+    return compare_outputs(got, want, checked.exported.label_outputs, Tolerance())
