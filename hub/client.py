@@ -218,6 +218,10 @@ class Client:
             name, checked.model_bytes, test_data=checked.test_data, card=card, metadata=metadata
         )
 
+    def update_model(self, name: str, **fields: Any) -> dict[str, Any]:
+        """``PATCH /api/models/{name}``: description, card, tags, task, license, private."""
+        return self._json("PATCH", f"/api/models/{name}", json=fields)
+
     def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
         return self._json("PUT", f"/api/models/{name}/aliases/{alias}", json={"version": version})
 

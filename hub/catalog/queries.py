@@ -192,6 +192,8 @@ def find_version(session: Session, model: Model, number: int) -> Version:
     if version is None:
         known = ", ".join(str(v.number) for v in model.versions) or "none"
         raise NotFound(f"model {model.name!r} has no version {number} (versions: {known})")
+    if version.deleted_at is not None:
+        raise NotFound(f"version {number} of {model.name!r} was deleted")
     return version
 
 
@@ -216,9 +218,10 @@ def resolve_version(session: Session, model: Model, ref: int | str | None) -> Ve
     if ref is None:
         if PRODUCTION in aliases:
             return aliases[PRODUCTION].version
-        if not model.versions:
+        live = [v for v in model.versions if v.deleted_at is None]
+        if not live:
             raise NotFound(f"model {model.name!r} has no versions yet")
-        return model.versions[-1]
+        return live[-1]
     if ref not in aliases:
         known = ", ".join(sorted(aliases)) or "none"
         raise NotFound(f"model {model.name!r} has no alias {ref!r} (aliases: {known})")

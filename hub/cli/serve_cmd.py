@@ -21,7 +21,16 @@ SHUTDOWN_TIMEOUT = 30.0
     type=click.Choice(["debug", "info", "warning", "error"]),
     help="Log model loads, swaps, evictions and the execution providers in use.",
 )
-def serve(host: str, port: int, log_level: str) -> None:
+@click.option(
+    "--auth",
+    type=click.Choice(["public-read", "required"]),
+    envvar="ONNXHUB_AUTH",
+    default="public-read",
+    show_default=True,
+    help="public-read: anonymous callers read and infer on public models, writes need a token; "
+    "required: every route but /v2/health/* needs a token.",
+)
+def serve(host: str, port: int, log_level: str, auth: str) -> None:
     """Serve every catalogued model over KServe v2 REST (tritonclient compatible).
 
     Models load on first use; publishing a version or moving an alias swaps it in live.
@@ -31,6 +40,7 @@ def serve(host: str, port: int, log_level: str) -> None:
 
     from hub.api import Hub
     from hub.server.app import create_app
+    from hub.server.auth import AUTH_MODE
     from hub.settings import Settings
 
     logging.basicConfig(
@@ -41,6 +51,7 @@ def serve(host: str, port: int, log_level: str) -> None:
     hub = Hub(settings)
     try:
         app = create_app(hub, settings)
+        app[AUTH_MODE] = auth
         app.on_startup.append(_freeze_startup_objects)
         click.echo(f"onnxhub serving {settings.database_url} on http://{host}:{port}/v2", err=True)
         web.run_app(

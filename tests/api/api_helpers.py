@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,3 +57,39 @@ def iris_form(export: IrisExport, **metadata: Any) -> aiohttp.FormData:
         **metadata,
     }
     return upload_form(export.model_bytes, export.test_data, metadata=meta)
+
+
+class LiveServer:
+    """The app on a real port, on its own event loop in a thread (schemathesis is blocking)."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from aiohttp import web
+
+        from hub.server.app import create_app
+
+        asyncio.set_event_loop(self.loop)
+        runner = web.AppRunner(create_app(self.hub))
+        self.loop.run_until_complete(runner.setup())
+        self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self.runner = runner
+        self.ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(runner.cleanup())
+
+    def start(self) -> str:
+        self.thread.start()
+        assert self.ready.wait(30)
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)

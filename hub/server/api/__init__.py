@@ -69,5 +69,8 @@ async def bad_model_path(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     community_routes.install(app)
     for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)  # type: ignore[arg-type]
+        if method == "GET":
+            app.router.add_get(path, handler)  # type: ignore[arg-type]  # and HEAD
+        else:
+            app.router.add_route(method, path, handler)  # type: ignore[arg-type]
     app.router.add_route("*", "/api/models/{rest:.+}", bad_model_path)

@@ -69,9 +69,13 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in candidates or any(c.removeprefix("W/") == etag for c in candidates)
 
 
+class _Unsatisfiable(Exception):
+    pass
+
+
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """(start, end inclusive) of a single ``bytes=`` range; None to send everything.
-    An unsatisfiable range raises 416."""
+    An unsatisfiable range raises :class:`_Unsatisfiable` (416)."""
     if not header:
         return None
     match = _RANGE.match(header.strip())
@@ -83,21 +87,13 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "":
         length = int(last)
         if length == 0:
-            raise _unsatisfiable(size)
+            raise _Unsatisfiable()
         return max(0, size - length), size - 1
     start = int(first)
     end = size - 1 if last == "" else min(int(last), size - 1)
     if start >= size or start > end:
-        raise _unsatisfiable(size)
+        raise _Unsatisfiable()
     return start, end
-
-
-def _unsatisfiable(size: int) -> web.HTTPRequestRangeNotSatisfiable:
-    return web.HTTPRequestRangeNotSatisfiable(
-        headers={"Content-Range": f"bytes */{size}"},
-        text='{"error": "range not satisfiable"}',
-        content_type="application/json",
-    )
 
 
 async def download(request: web.Request) -> web.StreamResponse:
@@ -115,7 +111,14 @@ async def download(request: web.Request) -> web.StreamResponse:
     }
     if _etag_matches(request.headers.get("If-None-Match"), etag):
         return web.Response(status=304, headers={"ETag": etag})
-    span = _byte_range(request.headers.get("Range"), blob.size)
+    try:
+        span = _byte_range(request.headers.get("Range"), blob.size)
+    except _Unsatisfiable:
+        return web.json_response(
+            {"error": f"range not satisfiable: the file has {blob.size} bytes"},
+            status=416,
+            headers={"Content-Range": f"bytes */{blob.size}"},
+        )
     if request.method == "HEAD":
         return web.Response(headers={**headers, "Content-Length": str(blob.size)})
     data: bytes = await run(request, svc.hub.artifacts.read, blob.sha256)
