@@ -24,22 +24,18 @@ COMPLETE = ".complete"
 def store_model_files(store: ArtifactStore, files: ModelFiles) -> tuple[Manifest, list[str]]:
     """Stream every file of ``files`` into ``store``; (manifest, digests this call created).
 
-    On failure the blobs created so far are removed before the error propagates, so a failed
-    publish leaves nothing it wrote.
+    Each blob is complete or absent (written to a temporary file, renamed); when a later file
+    fails, the blobs stored so far stay unreferenced until ``onnxhub gc`` (a concurrent publish
+    of the same bytes may share them), and no version names them.
     """
     created: list[str] = []
     entries: list[ManifestFile] = []
-    try:
-        for index, (name, path) in enumerate(files.paths()):
-            check_member_path(name)
-            digest, size, new = store.put_file(path)
-            if new:
-                created.append(digest)
-            entries.append(ManifestFile(name, size, digest, GRAPH if index == 0 else DATA))
-    except BaseException:
-        for digest in created:
-            store.delete(digest)
-        raise
+    for index, (name, path) in enumerate(files.paths()):
+        check_member_path(name)
+        digest, size, new = store.put_file(path)
+        if new:
+            created.append(digest)
+        entries.append(ManifestFile(name, size, digest, GRAPH if index == 0 else DATA))
     return Manifest(tuple(entries)), created
 
 

@@ -89,7 +89,9 @@ def write_mlp(folder: Path, widths: tuple[int, ...] = (32, 512, 512, 512, 8), se
     return Mlp(folder, folder / "model.onnx", weights, biases)
 
 
-def point_tensor_at(graph: Path, tensor_name: str, location: str, target: Path | None = None) -> None:
+def point_tensor_at(
+    graph: Path, tensor_name: str, location: str, target: Path | None = None
+) -> None:
     """Rewrite ``graph`` so that ``tensor_name``'s external data is at ``location``."""
     model = onnx.load(str(graph), load_external_data=False)
     for tensor in model.graph.initializer:

@@ -40,8 +40,10 @@ def test_folder_publishes_as_is_with_a_manifest_of_every_file(
         assert entry.sha256 == _sha(source)
         assert hub.artifacts.path(entry.sha256).read_bytes() == source.read_bytes()
     assert version.sha256 == manifest.graph.sha256
-    assert version.size == manifest.total_size == sum(
-        p.stat().st_size for p in mlp.folder.rglob("*") if p.is_file()
+    assert (
+        version.size
+        == manifest.total_size
+        == sum(p.stat().st_size for p in mlp.folder.rglob("*") if p.is_file())
     )
     assert manifest.to_json()["total_size"] == version.size
     assert Manifest.from_json(manifest.to_json()) == manifest
@@ -176,8 +178,11 @@ def test_disk_full_while_storing_leaves_no_version_and_no_blob(
     with pytest.raises(StorageError, match="No space left on device"):
         sqlite_hub.publish(mlp.graph, name="mlp", sample=rows)
     assert calls["n"] >= 3  # two files were stored before the disk filled up
-    assert sqlite_hub.list_models() == []
-    assert _blobs(sqlite_hub) == set()  # the two stored blobs were removed, no temp file left
+    assert sqlite_hub.list_models() == []  # no model, no version
+    root = sqlite_hub.artifacts.root
+    assert not [p for p in root.rglob("*") if p.name.startswith(".tmp-")]  # nothing half-written
+    for blob in (p for p in root.rglob("*") if p.is_file() and len(p.name) == 64):
+        assert _sha(blob) == blob.name  # what is left is whole, unreferenced, for gc
 
 
 def test_identical_folders_share_blobs_and_versions_differ(
@@ -205,3 +210,51 @@ def test_an_unknown_version_has_no_manifest(sqlite_hub: Hub, mlp: Mlp, rows: np.
     version = sqlite_hub.publish(mlp.graph, name="mlp", sample=rows)
     with pytest.raises(NotFound):
         sqlite_hub.manifest(type(version)(**{**version.__dict__, "version": 7}))
+
+
+def test_a_framework_export_over_the_limit_is_written_with_external_data(
+    sqlite_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import torch
+
+    import hub.onnx.external as external
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 8)
+    y = (x[:, :4] * 2 - x[:, 4:]).tanh()
+    net = torch.nn.Sequential(torch.nn.Linear(8, 64), torch.nn.ReLU(), torch.nn.Linear(64, 4))
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+    for _ in range(50):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(net(x), y).backward()
+        optimizer.step()
+    net.eval()
+    sample = np.random.default_rng(3).standard_normal((5, 8)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(sample)).numpy()
+
+    # As if the export were over protobuf's 2 GiB: its weights (2 KiB each) go to a data file.
+    monkeypatch.setattr(external, "EXTERNAL_DATA_THRESHOLD", 1000)
+    written: list[Path] = []
+    real_save = external.save_with_external_data
+
+    def save(model, *args):  # type: ignore[no-untyped-def]
+        files = real_save(model, *args)
+        written.append(files.root)
+        return files
+
+    monkeypatch.setattr("hub.export.convert.save_with_external_data", save)
+    version = sqlite_hub.publish(net, name="net", sample=sample)
+    assert len(written) == 1 and not written[0].exists()  # the temporary folder is gone
+    manifest = sqlite_hub.manifest(version)
+    assert [f.path for f in manifest.files] == ["model.onnx", external.EXPORT_DATA_FILE]
+    assert manifest.data[0].size >= 64 * 8 * 4 + 4 * 64 * 4
+    assert version.parity and version.parity["passed"]
+
+    stored = np.load(io.BytesIO(sqlite_hub.test_data(version)))
+    name = version.outputs[0].name
+    np.testing.assert_allclose(stored[f"output:{name}"], expected, rtol=1e-5, atol=1e-6)
+    got = sqlite_hub.open("net").predict({version.inputs[0].name: sample})[name]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
