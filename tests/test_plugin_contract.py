@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hub.families import hookspecs
 from hub.errors import InvalidInput, NotFound, PluginError
+from hub.families import hookspecs
 from hub.families.hookspecs import hookimpl
 from hub.families.plugin import FamilyPlugin
 from hub.families.registry import get_plugin_manager
 from hub.families.types import Claim, ExportedModel, FamilyInfo
 
 TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
 HOOKS = [
     name
     for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
@@ -29,11 +31,93 @@ def test_every_hookspec_is_documented() -> None:
         assert doc and len(doc.strip()) > 20, f"hookspec {name} has no docstring"
 
 
-def test_every_hookspec_is_exercised_by_a_test() -> None:
-    # Hook names are never spelt out above, so a mention below or elsewhere is a real call.
-    sources = "".join(p.read_text() for p in TESTS.rglob("test_*.py"))
-    untested = [name for name in HOOKS if name not in sources]
-    assert not untested, f"hookspecs without a test: {untested}"
+def test_every_hook_has_a_test_named_for_it() -> None:
+    # Datasette's rule: a test function named test_hook_<hook name> somewhere under tests/.
+    defined = {
+        node.name
+        for path in TESTS.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    missing = [f"test_hook_{name}" for name in HOOKS if f"test_hook_{name}" not in defined]
+    assert not missing, f"hooks without a test named for them: {missing}"
+
+
+#: What a family may import from the hub (CONTRIBUTING.md): the plugin API and the errors, and
+#: the plugin API's test helpers for a family's own tests.
+ALLOWED_HUB_MODULES = ("hub.families", "hub.families.testing", "hub.errors")
+
+
+def _hub_imports(source: str) -> list[tuple[int, str]]:
+    """(line, module) of every import of ``hub`` or a module under it, static or by name."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "hub"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "hub":  # from hub import x: the module hub.x (or hub's own name)
+                found += [(node.lineno, f"hub.{a.name}") for a in node.names]
+            elif node.module.split(".")[0] == "hub":
+                found.append((node.lineno, node.module))
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args[0].value.split(".")[0] == "hub"
+        ):
+            found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def _family_sources() -> dict[str, str]:
+    """Source text by label: every module of plugins/ and contrib/, and the scaffold's
+    templates as a new family gets them."""
+    from hub.families.scaffold import scaffold_files
+
+    sources = {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for folder in ("plugins", "contrib")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    }
+    for relative, text in scaffold_files("example").items():
+        if relative.endswith(".py"):
+            sources[f"scaffold:{relative}"] = text
+    return sources
+
+
+def test_plugins_and_contrib_import_only_the_plugin_api_and_errors() -> None:
+    sources = _family_sources()
+    assert len(sources) > 20 and any(label.startswith("scaffold:") for label in sources)
+    offences = [
+        f"{label}:{line} imports {module}"
+        for label, text in sources.items()
+        for line, module in _hub_imports(text)
+        if module not in ALLOWED_HUB_MODULES
+    ]
+    assert not offences, "plugins may import only hub.families and hub.errors:\n" + "\n".join(
+        offences
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "module"),
+    [
+        ("from hub.catalog import queries", "hub.catalog"),
+        ("import hub.serving.runtime", "hub.serving.runtime"),
+        ("from hub import open", "hub.open"),
+        ("importlib.import_module('hub.export.convert')", "hub.export.convert"),
+        ("from hub.families.registry import FamilyRegistry", "hub.families.registry"),
+    ],
+)
+def test_the_import_check_sees_each_way_of_importing(source: str, module: str) -> None:
+    assert _hub_imports(source) == [(1, module)]
+    assert module not in ALLOWED_HUB_MODULES
+    assert _hub_imports("from hub.families import FamilyPlugin\nfrom hub.errors import X") == [
+        (1, "hub.families"),
+        (2, "hub.errors"),
+    ]
 
 
 class DoublerModel:
@@ -74,29 +158,68 @@ class Doubler(FamilyPlugin):
         return {"y": 2 * np.asarray(sample, np.float32)}
 
     def card_defaults(self, model):  # type: ignore[no-untyped-def]
-        return {"library": "numpy", "task": "doubling"}
+        return {"library": "numpy", "task": "other"}
 
 
 def registry_with(*plugins: tuple[str, object]):  # type: ignore[no-untyped-def]
     return get_plugin_manager(load_entry_points=False, extra_plugins=plugins)
 
 
-def test_each_hook_dispatches_to_the_owning_family(tmp_path: Path) -> None:
-    reg = registry_with(("doubler", Doubler()))
-    hook = reg.pm.hook
-    assert [i.name for infos in hook.onnxhub_register_families() for i in infos] == ["doubler"]
+@pytest.fixture
+def hook():  # type: ignore[no-untyped-def]
+    return registry_with(("doubler", Doubler()), ("rival", Rival())).pm.hook
+
+
+class Rival(Doubler):
+    """A second family, so that each hook is seen to answer only for its own family."""
+
+    info = FamilyInfo(name="rival", framework="numpy", summary="x -> 2x, never claims")
+
+    def claim(self, model):  # type: ignore[no-untyped-def]
+        return None
+
+    def card_defaults(self, model):  # type: ignore[no-untyped-def]
+        return {"library": "rival"}
+
+
+def test_hook_onnxhub_register_families(hook) -> None:  # type: ignore[no-untyped-def]
+    names = [i.name for infos in hook.onnxhub_register_families() for i in infos]
+    assert sorted(names) == ["doubler", "rival"]
+
+
+def test_hook_onnxhub_claim(hook, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert hook.onnxhub_claim(model=DoublerModel()) == [Claim("doubler", 10)]
     assert hook.onnxhub_claim(model=tmp_path / "m.dbl") == [Claim("doubler", 100)]
+    assert hook.onnxhub_claim(model=tmp_path / "m.txt") == []
+
+
+def test_hook_onnxhub_load_model(hook, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert hook.onnxhub_load_model(family="doubler", path=tmp_path / "m.dbl") == DoublerModel()
     assert hook.onnxhub_load_model(family="other", path=tmp_path) is None
+
+
+def test_hook_onnxhub_export(hook) -> None:  # type: ignore[no-untyped-def]
     exported = hook.onnxhub_export(family="doubler", model="m", sample=[[1, 2]], opset=None)
     assert exported.feeds["x"].dtype == np.float32
+    assert exported.model.graph.name == "doubler"
+    assert hook.onnxhub_export(family="other", model="m", sample=[[1, 2]], opset=None) is None
+
+
+def test_hook_onnxhub_framework_predict(hook) -> None:  # type: ignore[no-untyped-def]
+    exported = hook.onnxhub_export(family="doubler", model="m", sample=[[1, 2]], opset=None)
     out = hook.onnxhub_framework_predict(
         family="doubler", model="m", sample=[[1, 2]], exported=exported
     )
     np.testing.assert_array_equal(out["y"], [[2, 4]])
-    assert hook.onnxhub_card_defaults(family="doubler", model="m")["task"] == "doubling"
-    assert hook.onnxhub_conformance_cases() == [[]]
+
+
+def test_hook_onnxhub_card_defaults(hook) -> None:  # type: ignore[no-untyped-def]
+    assert hook.onnxhub_card_defaults(family="doubler", model="m")["task"] == "other"
+    assert hook.onnxhub_card_defaults(family="rival", model="m") == {"library": "rival"}
+
+
+def test_hook_onnxhub_conformance_cases(hook) -> None:  # type: ignore[no-untyped-def]
+    assert hook.onnxhub_conformance_cases() == [[], []]
 
 
 def test_a_custom_family_publishes_end_to_end(tmp_path: Path) -> None:
@@ -105,7 +228,7 @@ def test_a_custom_family_publishes_end_to_end(tmp_path: Path) -> None:
 
     with Hub(Settings.for_home(tmp_path), registry=registry_with(("doubler", Doubler()))) as h:
         version = h.publish(DoublerModel(), name="twice", sample=[[1.5, -2.0], [3.0, 4.0]])
-        assert version.family == "doubler" and version.task == "doubling"
+        assert version.family == "doubler" and version.task == "other"
         assert version.parity["passed"] and version.parity["outputs"][0]["max_abs_error"] == 0.0
         out = h.open("twice").predict(np.array([[0.25, 8.0]], np.float32))
         np.testing.assert_array_equal(out["y"], [[0.5, 16.0]])
