@@ -68,7 +68,7 @@ class ServingOptions(
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that are set, as plain JSON values (how a version stores them)."""
-        return msgspec.to_builtins(self)  # type: ignore[no-any-return]
+        return msgspec.to_builtins(self)
 
 
 def decode_model_options(raw: str, name: str = "ONNXHUB_MODEL_OPTIONS") -> dict[str, Any]:

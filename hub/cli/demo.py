@@ -107,7 +107,7 @@ def _serve_and_infer(name: str, rows: list[list[float]], timeout: float) -> None
                 if time.monotonic() > deadline:
                     raise HubError(f"the server did not become ready within {timeout:.0f} s")
                 time.sleep(0.2)
-        body = {
+        body: dict[str, Any] = {
             "id": "demo-1",
             "inputs": [
                 {

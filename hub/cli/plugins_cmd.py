@@ -41,10 +41,10 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     for row in rows:
         status = "ok" if row["available"] else f"unavailable: {row['install_hint']}"
         table.add_row(
-            row["family"],
-            row["framework"],
-            row["distribution"] or "-",
-            row["version"] or "-",
+            str(row["family"]),
+            str(row["framework"]),
+            str(row["distribution"] or "-"),
+            str(row["version"] or "-"),
             status,
         )
     out.print(table, soft_wrap=True)

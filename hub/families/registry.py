@@ -87,8 +87,8 @@ class FamilyRegistry:
         for impl in self.pm.hook.onnxhub_register_families.get_hookimpls():
             dist, version = self._dists.get(impl.plugin_name, (None, None))
             try:
-                infos = impl.function() or []
-                infos = list(infos)
+                returned: Any = impl.function()
+                infos = list(returned or [])
                 if not all(isinstance(i, FamilyInfo) for i in infos):
                     raise TypeError("onnxhub_register_families must return FamilyInfo objects")
             except Exception as exc:
@@ -127,7 +127,7 @@ class FamilyRegistry:
         claims: list[Claim] = []
         for impl in self.pm.hook.onnxhub_claim.get_hookimpls():
             try:
-                claim = impl.function(model=model)
+                claim: Any = impl.function(model=model)
             except Exception as exc:
                 raise PluginError(
                     f"plugin {impl.plugin_name!r} raised in onnxhub_claim: "

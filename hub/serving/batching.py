@@ -152,7 +152,8 @@ class AdaptiveBatcher:
             return []
         if head.key is None:
             return [head]
-        batch, rows, rest = [head], head.rows, deque()
+        batch, rows = [head], head.rows
+        rest: deque[_Pending] = deque()
         limit = self._options.max_batch_size
         while self._queue:
             item = self._queue.popleft()
