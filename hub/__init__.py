@@ -24,6 +24,7 @@ __all__ = [
     "open",
     "pipeline",
     "publish",
+    "spark_udf",
 ]
 __version__ = "0.1.0"
 
@@ -37,6 +38,7 @@ _LAZY = {
     "Hub": ("hub.api", "Hub"),
     "Settings": ("hub.settings", "Settings"),
     "Client": ("hub.client", "Client"),
+    "spark_udf": ("hub.batch.spark", "spark_udf"),
 }
 
 

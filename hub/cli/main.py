@@ -43,8 +43,10 @@ def _register() -> None:
         cli.add_command(command)
 
     from hub.cli.export_cmds import export
+    from hub.cli.score_cmd import score
 
     cli.add_command(export)
+    cli.add_command(score)
 
     from hub.cli.db_cmd import db
 

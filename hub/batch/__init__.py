@@ -1,0 +1,1 @@
+"""Batch scoring of catalogued models outside the server (Spark)."""
