@@ -19,7 +19,7 @@ from onnx import ModelProto
 
 from hub.errors import InvalidInput, InvalidModelFile, UnsupportedMediaType, first_line
 from hub.export.parity import ParityReport, Tolerance, compare_outputs, unpack_test_data
-from hub.onnx.checks import ai_onnx_opset, validate_model
+from hub.onnx.checks import ai_onnx_opset, parse_onnx_bytes, validate_model
 from hub.onnx.feeds import run_session
 from hub.onnx.sessions import make_session
 from hub.onnx.signature import TensorSpec, signature
@@ -58,19 +58,6 @@ def looks_like_pickle(data: bytes, filename: str | None, media_type: str | None)
         or head[:6] == b"\xfd7zXZ\x00"
         or head[:4] == b"\x04\x22\x4d\x18"
     )
-
-
-def _parse_onnx(data: bytes, label: str) -> ModelProto:
-    model = ModelProto()
-    try:
-        model.ParseFromString(data)
-    except Exception as exc:
-        raise InvalidModelFile(
-            f"{label} is not an ONNX model (corrupt or truncated): {exc}"
-        ) from None
-    if not model.graph.node and not model.graph.output:
-        raise InvalidModelFile(f"{label} is not an ONNX model: it has no graph")
-    return model
 
 
 def refuse_external_data(model: ModelProto, label: str) -> None:
@@ -123,7 +110,7 @@ def check_received(
         raise UnsupportedMediaType(
             f"{label} is a pickle/joblib file: only ONNX is accepted, and it was not loaded"
         )
-    model = _parse_onnx(model_bytes, label)
+    model = parse_onnx_bytes(model_bytes, label)
     refuse_external_data(model, label)
     validate_model(model, label=label)
     inputs, outputs = signature(model)
