@@ -11,7 +11,9 @@ The batch dimension (axis 0) of every input and output is dynamic.
 from __future__ import annotations
 
 import io
+import os
 import re
+import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ import numpy as np
 from hub.errors import ExportFailed, InvalidInput, first_line
 
 FAMILY = "torch"
+#: Modules with more parameter bytes than this are exported through a file (see export_module).
+LARGE_EXPORT_BYTES = 1 << 30
 # the TorchScript exporter's and the torch.export-based exporter's ways of naming a missing op
 _UNSUPPORTED_OP = re.compile(
     r"Exporting the operator '([^']+)'|No ONNX function found for <OpOverload\(op='([^']+)'"
@@ -196,7 +200,12 @@ def export_module(model: Any, sample: TorchSample, output_names: list[str], opse
     args: Any = sample.args
     if sample.kwargs:
         args = (*sample.args, dict(sample.kwargs))
-    buffer = io.BytesIO()
+    # Protobuf cannot serialize 2 GiB: a large module is exported to a file (the exporter then
+    # writes its weights as external data beside it) and read back; the hub stores such an
+    # export with external data again.
+    large = _state_bytes(model) > LARGE_EXPORT_BYTES
+    folder = tempfile.TemporaryDirectory(prefix="onnxhub-torch-") if large else None
+    buffer: Any = os.path.join(folder.name, "model.onnx") if folder else io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         try:
@@ -216,7 +225,19 @@ def export_module(model: Any, sample: TorchSample, output_names: list[str], opse
         except Exception as exc:
             first = first_line(exc)
             raise ExportFailed(f"family {FAMILY!r} could not export the module: {first}") from None
-    return onnx.load_from_string(buffer.getvalue())
+    if folder is None:
+        return onnx.load_from_string(buffer.getvalue())
+    with folder:
+        return onnx.load(buffer)  # external data read in: the folder goes away
+
+
+def _state_bytes(model: Any) -> int:
+    """Bytes of a module's parameters and buffers (0 when it has none to count)."""
+    try:
+        tensors = [*model.parameters(), *model.buffers()]
+    except Exception:
+        return 0
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def export_program(program: Any, sample: TorchSample, output_names: list[str], opset: int) -> Any:

@@ -258,3 +258,35 @@ def test_a_framework_export_over_the_limit_is_written_with_external_data(
     np.testing.assert_allclose(stored[f"output:{name}"], expected, rtol=1e-5, atol=1e-6)
     got = sqlite_hub.open("net").predict({version.inputs[0].name: sample})[name]
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_large_torch_module_is_exported_through_a_file(
+    sqlite_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    import hub.onnx.external as external
+    import hub_plugins.torch.export as torch_export
+
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 64), torch.nn.Tanh(), torch.nn.Linear(64, 2))
+    net.eval()
+    sample = np.random.default_rng(4).standard_normal((4, 6)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(sample)).numpy()
+    monkeypatch.setattr(torch_export, "LARGE_EXPORT_BYTES", 100)  # as if over 1 GiB
+    monkeypatch.setattr(external, "EXTERNAL_DATA_THRESHOLD", 500)
+    folders: list[str] = []
+    real_folder = torch_export.tempfile.TemporaryDirectory
+
+    def folder(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made = real_folder(*args, **kwargs)
+        folders.append(made.name)
+        return made
+
+    monkeypatch.setattr(torch_export.tempfile, "TemporaryDirectory", folder)
+    version = sqlite_hub.publish(net, name="big-torch", sample=sample)
+    assert len(folders) == 1 and not Path(folders[0]).exists()  # exported through a file
+    assert len(sqlite_hub.manifest(version).data) == 1
+    got = sqlite_hub.open("big-torch").predict({version.inputs[0].name: sample})
+    np.testing.assert_allclose(got[version.outputs[0].name], expected, rtol=1e-4, atol=1e-5)
