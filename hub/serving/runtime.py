@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 Ref = int | str | None
 #: Catalog events that can change what a reference points at.
-ROUTING_EVENTS = frozenset({"version.published", "alias.set", "alias.deleted"})
+ROUTING_EVENTS = frozenset({"version.published", "alias.set", "alias.deleted", "version.deleted"})
 MAX_GENERATED_SAMPLES = 4096
 
 
@@ -241,10 +241,15 @@ class InferenceRuntime:
         if event.kind not in ROUTING_EVENTS:
             return
         async with self._swap_lock:
+            deleted = (event.model, event.version) if event.kind == "version.deleted" else None
+            if deleted is not None:
+                self._routes.pop(deleted, None)
             for key in [
                 k for k in self._routes if k[0] == event.model and not isinstance(k[1], int)
             ]:
                 await self._reroute(key)
+            if deleted is not None and deleted[1] is not None:
+                self.residency.retire(deleted, reason="version deleted")  # type: ignore[arg-type]
 
     async def _reroute(self, key: tuple[str, Ref]) -> None:
         old = self._routes.get(key)
