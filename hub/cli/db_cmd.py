@@ -13,7 +13,7 @@ def db() -> None:
     """The catalog's schema (alembic revisions shipped with onnxhub).
 
     The embedded SQLite catalog upgrades itself on first use; a PostgreSQL catalog is
-    upgraded with ``onnxhub db upgrade`` (stop older servers on it first).
+    upgraded with 'onnxhub db upgrade' (stop older servers on it first).
     """
 
 
@@ -44,7 +44,7 @@ def current() -> None:
 @db.command()
 @click.option("--revision", default="head", show_default=True, help="Revision to upgrade to.")
 def upgrade(revision: str) -> None:
-    """Upgrade the catalog at ``ONNXHUB_DATABASE_URL`` to this onnxhub's schema.
+    """Upgrade the catalog at ONNXHUB_DATABASE_URL to this onnxhub's schema.
 
     One transaction: a failed step leaves the catalog as it was. A catalog made before
     migrations existed (0.1.0) is recognised and brought forward with its data.
