@@ -123,3 +123,24 @@ def test_per_model_options_are_a_subset_of_the_settings() -> None:
     effective = EffectiveServingOptions.from_settings(settings)
     assert effective.max_queue == 5
     assert effective.override(ServingOptions(max_queue=2)).max_queue == 2
+
+
+@pytest.mark.parametrize(
+    ("serving", "message"),
+    [
+        ("fast", "card front matter field 'serving': expected `object`, got `str`"),
+        ({"max_queue": 0}, "card front matter field 'serving': max_queue: expected `int` >= 1"),
+        (
+            {"max_batch": 8},
+            "card front matter field 'serving': object contains unknown field `max_batch`",
+        ),
+    ],
+)
+def test_uploaded_cards_check_serving_with_the_same_type(serving: object, message: str) -> None:
+    """Cards that arrive over HTTP (uploads, contributions) pass check_front_matter."""
+    from hub.export.card_fields import check_front_matter
+
+    check_front_matter({"serving": {"max_batch_size": 8, "max_batch_time": 0.01}}, "card")
+    with pytest.raises(InvalidInput) as info:
+        check_front_matter({"serving": serving}, "card")
+    assert info.value.message == message

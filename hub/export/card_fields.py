@@ -11,6 +11,7 @@ from typing import Any
 
 from hub.errors import InvalidInput
 from hub.export.cards import ModelCard, parse_card
+from hub.settings import ServingOptions
 
 STRING_FIELDS = ("license", "pipeline_tag", "task", "library_name")
 LIST_FIELDS = ("tags", "datasets", "metrics")
@@ -34,8 +35,8 @@ def check_front_matter(metadata: dict[str, Any], where: str = "card") -> None:
     if base is not None and not isinstance(base, str) and not _is_text_list(base):
         raise InvalidInput(f"{where} front matter field 'base_model' must be a string or a list")
     serving = metadata.get("serving")
-    if serving is not None and not isinstance(serving, dict):
-        raise InvalidInput(f"{where} front matter field 'serving' must be a mapping of options")
+    if serving is not None:  # the same typed options as ONNXHUB_MODEL_OPTIONS, field named
+        ServingOptions.decode(serving, f"{where} front matter field 'serving'")
 
 
 def parse_checked_card(text: str, where: str = "card") -> ModelCard:
