@@ -32,7 +32,11 @@ def store_model_files(store: ArtifactStore, files: ModelFiles) -> tuple[Manifest
     entries: list[ManifestFile] = []
     for index, (name, path) in enumerate(files.paths()):
         check_member_path(name)
-        digest, size, new = store.put_file(path)
+        if index == 0 and files.graph_bytes is not None:
+            digest, new = store.put(files.graph_bytes)
+            size = len(files.graph_bytes)
+        else:
+            digest, size, new = store.put_file(path)
         if new:
             created.append(digest)
         entries.append(ManifestFile(name, size, digest, GRAPH if index == 0 else DATA))

@@ -6,7 +6,7 @@ ONNX, run it through onnxruntime on the user's held-out sample, compare with the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from hub.families.types import ExportedModel, SampleData
 from hub.onnx.checks import ai_onnx_opset, validate_model
 from hub.onnx.external import (
     ModelFiles,
+    check_data_files,
     check_model_file,
     model_files,
     needs_external_data,
@@ -121,9 +122,10 @@ def convert_and_check(
             model_bytes = onnx_model.SerializeToString()
             session = make_session(model_bytes, label=label)
         else:
-            check_model_file(files.graph_path, label)
-            model_bytes = files.graph_path.read_bytes()  # the graph alone: weights stay on disk
-            session = make_session(files.graph_path, label=label, map_weights=True)
+            model_bytes = files.graph_bytes or files.graph_path.read_bytes()  # weights on disk
+            session = make_session(
+                model_bytes, label=label, map_weights=True, external_data_dir=files.root
+            )
         onnx_outputs = _run_onnx(session, exported.feeds)
         del session  # unmaps the weights before the framework predicts
         framework_outputs = registry.framework_predict(family, model, sample, exported)
@@ -164,7 +166,16 @@ def _model_files(onnx_model: Any, source: Path | None, label: str) -> ModelFiles
                 f"{label} keeps its weights in external data files; publish it by the path of "
                 "its .onnx file so that they are found beside it"
             )
-        return model_files(source)
+        files = model_files(source)
+        # The graph the family checked (maybe normalised) is the one stored, beside the same
+        # data files; it is small (its weights stay in them).
+        graph = onnx_model.SerializeToString()
+        check_data_files(onnx_model, files.root, label)
+        if graph != files.graph_path.read_bytes():
+            files = replace(files, graph_bytes=graph)
+        return files
     if needs_external_data(onnx_model):
-        return save_with_external_data(onnx_model)
+        files = save_with_external_data(onnx_model)
+        check_model_file(files.graph_path, label)
+        return files
     return None

@@ -109,13 +109,16 @@ def external_tensors(model: ModelProto) -> list[ExternalTensor]:
 class ModelFiles:
     """An ONNX model on disk: ``root/graph`` plus the data files it names (relative paths).
 
-    ``owned`` means ``root`` is a temporary folder this process made (see :meth:`cleanup`).
+    ``graph_bytes``: the graph to store instead of the file's bytes, when the hub changed it
+    (a family's normalisation); its tensors name the same data files. ``owned`` means ``root``
+    is a temporary folder this process made (see :meth:`cleanup`).
     """
 
     root: Path
     graph: str
     data: tuple[str, ...] = ()
     owned: bool = field(default=False, compare=False)
+    graph_bytes: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def graph_path(self) -> Path:

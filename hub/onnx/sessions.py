@@ -64,13 +64,16 @@ def make_session(
     label: str = "model",
     *,
     map_weights: bool = False,
+    external_data_dir: Path | None = None,
 ) -> ort.InferenceSession:
     """An onnxruntime session for serialized ``model`` bytes or an ONNX file's path (its
     external-data files beside it); an error onnxruntime raises becomes one line.
 
-    ``map_weights``: keep external weights memory-mapped from their files. onnxruntime maps
-    external data but, by default, pre-packs every MatMul/Gemm weight into a private copy,
-    which doubles the resident memory of a large model; this turns pre-packing off.
+    ``external_data_dir``: for bytes whose tensors name external data, the folder the
+    locations are relative to. ``map_weights``: keep external weights memory-mapped from their
+    files. onnxruntime maps external data but, by default, pre-packs every MatMul/Gemm weight
+    into a private copy, which doubles the resident memory of a large model; this turns
+    pre-packing off.
     """
     options = ort.SessionOptions()
     if intra_op_threads:
@@ -79,6 +82,10 @@ def make_session(
     options.log_severity_level = 3
     if map_weights:
         options.add_session_config_entry("session.disable_prepacking", "1")
+    if external_data_dir is not None:
+        options.add_session_config_entry(
+            "session.model_external_initializers_file_folder_path", str(external_data_dir)
+        )
     source = str(model) if isinstance(model, Path) else model
     try:
         return ort.InferenceSession(

@@ -290,3 +290,20 @@ def test_a_large_torch_module_is_exported_through_a_file(
     assert len(sqlite_hub.manifest(version).data) == 1
     got = sqlite_hub.open("big-torch").predict({version.inputs[0].name: sample})
     np.testing.assert_allclose(got[version.outputs[0].name], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_graph_the_family_normalises_is_stored_normalised_beside_the_same_data(
+    sqlite_hub: Hub, mlp: Mlp, rows: np.ndarray, tmp_path: Path
+) -> None:
+    model = onnx.load(str(mlp.graph), load_external_data=False)
+    model.ir_version = 3  # too old to carry opset 17: the onnx family raises it
+    onnx.save_model(model, str(mlp.graph))
+    version = sqlite_hub.publish(mlp.graph, name="mlp", sample=rows)
+    manifest = sqlite_hub.manifest(version)
+    stored = onnx.load_from_string(sqlite_hub.artifacts.path(manifest.graph.sha256).read_bytes())
+    assert stored.ir_version > 3 and manifest.graph.sha256 != _sha(mlp.graph)
+    assert [f.sha256 for f in manifest.data] == [_sha(mlp.folder / f.path) for f in manifest.data]
+    got = sqlite_hub.open("mlp").predict({"input": rows})["output"]
+    np.testing.assert_allclose(got, mlp_reference(mlp, rows), rtol=1e-5, atol=1e-5)
+    written = sqlite_hub.download_files(version, tmp_path / "out")
+    assert onnx.load(str(written[0]), load_external_data=False).ir_version == stored.ir_version
