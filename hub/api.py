@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from hub.catalog import queries
+from hub.catalog import file_queries, queries
 from hub.catalog.artifacts import open_store
 from hub.catalog.db import Database
+from hub.catalog.manifest import Manifest
+from hub.catalog.model_files import download, materialise, store_checked_files
 from hub.catalog.records import EventInfo, ModelInfo, VersionInfo
 from hub.errors import InvalidInput, ParityFailed
 from hub.export.cards import ModelCard, parse_card
@@ -117,6 +119,8 @@ class Hub:
             model_or_path, sample, family=family, tolerance=tolerance, opset=opset
         )
         if not checked.report.passed and not allow_parity_failure:
+            if checked.files is not None:
+                checked.files.cleanup()
             raise ParityFailed(
                 f"parity check failed for {name!r}; nothing was published "
                 f"(override with --allow-parity-failure)\n{checked.report.summary()}",
@@ -127,9 +131,11 @@ class Hub:
         all_tags = [*tags, *parsed_card.tags, *[str(t) for t in defaults.get("tags", [])]]
         created: list[str] = []
         try:
-            model_sha, new = self.artifacts.put(checked.model_bytes)
-            if new:
-                created.append(model_sha)
+            # Every file streamed into the store (graph, then external data): the manifest.
+            manifest = store_checked_files(
+                self.artifacts, checked.model_bytes, checked.files, created
+            )
+            model_sha = manifest.graph.sha256
             data_sha, new = self.artifacts.put(checked.test_data)
             if new:
                 created.append(data_sha)
@@ -165,12 +171,13 @@ class Hub:
                     inputs=[t.to_json() for t in checked.inputs],
                     outputs=[t.to_json() for t in checked.outputs],
                     sha256=model_sha,
-                    size=len(checked.model_bytes),
+                    size=manifest.total_size,
                     parity=checked.report.to_json(),
                     test_data_sha256=data_sha,
                     task=resolved_task,
                     extra=extra,
                 )
+                file_queries.add_version_files(session, version, manifest)
                 if alias is not None:
                     queries.set_alias(session, model, alias, version.number)
                 session.flush()
@@ -182,6 +189,9 @@ class Hub:
         except BaseException:
             self._drop_unreferenced(created)
             raise
+        finally:
+            if checked.files is not None:
+                checked.files.cleanup()
 
     def _drop_unreferenced(self, digests: list[str]) -> None:
         if not digests:
@@ -261,16 +271,57 @@ class Hub:
             raise InvalidInput(f"{version.ref} has no test data set")
         return self.artifacts.read(version.test_data_sha256)
 
+    def model_source(self, version: VersionInfo) -> bytes | Path:
+        """What a session is built from: the verified ONNX bytes of a one-file version, or the
+        graph's path in a verified local folder (:meth:`materialise`) when it has data files."""
+        if self.manifest(version).data:
+            return self.materialise(version)
+        return self.model_bytes(version)
+
+    def manifest(self, version: VersionInfo) -> Manifest:
+        """The files of ``version`` (path, size, sha256, role), graph first; ``to_json()`` is
+        what the catalog API returns."""
+        with self.db.session() as session:
+            return file_queries.manifest_of(session, version.model, version.version)
+
+    def materialise(self, version: VersionInfo) -> Path:
+        """The path of ``version``'s graph in a local folder holding all its files (hard links
+        to the store where possible), each verified against the manifest: what onnxruntime
+        loads, so that it memory-maps external weights. StorageError names a bad file."""
+        return materialise(
+            self.artifacts,
+            self.manifest(version),
+            self.settings.home / "cache" / "versions",
+            version.ref,
+        )
+
+    def download_files(self, version: VersionInfo, folder: Path) -> list[Path]:
+        """Copy ``version``'s graph and data files into ``folder`` (streamed, each sha256
+        verified); the paths written, graph first."""
+        return download(self.artifacts, self.manifest(version), folder, version.ref)
+
+    def prune_local_folders(self) -> list[Path]:
+        """Remove local version folders (:meth:`materialise`) that no live version needs; run
+        it with ``onnxhub gc``, whose collected blobs they would otherwise keep on disk. A
+        server that still maps a removed folder keeps its open files until it unloads."""
+        from hub.catalog.model_files import prune
+
+        with self.db.session() as session:
+            keep = {m.digest for m in file_queries.live_manifests(session)}
+        return prune(self.settings.home / "cache" / "versions", keep)
+
     def open(self, name: str, ref: int | str | None = None) -> Predictor:
         """A ready onnxruntime predictor for ``name`` at ``ref``."""
         from hub.onnx.providers import choose_providers
 
         version = self.get_version(name, ref)
+        source = self.model_source(version)
         session = make_session(
-            self.model_bytes(version),
+            source,
             providers=choose_providers(self.settings.providers),
             intra_op_threads=self.settings.intra_op_threads,
             label=version.ref,
+            map_weights=isinstance(source, Path),
         )
         return Predictor(version, session)
 

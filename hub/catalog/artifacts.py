@@ -59,6 +59,33 @@ class ArtifactStore:
             raise StorageError(f"cannot write artifact to {self.root}: {exc}") from None
         return digest, True
 
+    def put_file(self, source: Path) -> tuple[str, int, bool]:
+        """Store the file ``source`` by streaming it (hashed while copied, never read whole);
+        returns (sha256, size, whether this call created the blob). Nothing is left behind
+        when the copy fails (a full disk, say): StorageError."""
+        from hub.catalog.manifest import copy_hashing
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=self.root)
+            try:
+                with open(source, "rb") as src, os.fdopen(fd, "wb") as handle:
+                    digest, size = copy_hashing(src, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                target = self.path(digest)
+                if target.is_file():
+                    return digest, size, False
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp_name, target)
+                return digest, size, True
+            finally:
+                Path(tmp_name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot store {source.name} in {self.root}: {exc.strerror}"
+            ) from None
+
     def read(self, digest: str) -> bytes:
         """The blob's bytes, verified against its name; StorageError when corrupted."""
         target = self.path(digest)

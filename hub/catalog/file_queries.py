@@ -55,4 +55,28 @@ def file_in_use(session: Session, digest: str) -> bool:
     return bool(count)
 
 
-__all__ = ["GRAPH", "add_version_files", "file_in_use", "manifest_of", "version_manifest"]
+__all__ = [
+    "GRAPH",
+    "add_version_files",
+    "file_in_use",
+    "live_manifests",
+    "manifest_of",
+    "version_manifest",
+]
+
+
+def live_manifests(session: Session) -> list[Manifest]:
+    """The manifest of every version that is not deleted (for pruning local folders)."""
+    versions = session.scalars(select(Version).where(Version.deleted_at.is_(None))).all()
+    rows = session.scalars(select(VersionFile).order_by(VersionFile.position)).all()
+    by_version: dict[int, list[ManifestFile]] = {}
+    for r in rows:
+        by_version.setdefault(r.version_id, []).append(
+            ManifestFile(r.path, r.size, r.sha256, r.role)
+        )
+    return [
+        Manifest(tuple(by_version[v.id]))
+        if v.id in by_version
+        else Manifest.single(v.sha256, v.size)
+        for v in versions
+    ]

@@ -124,3 +124,17 @@ def download(store: ArtifactStore, manifest: Manifest, target: Path, label: str)
             path.unlink(missing_ok=True)
         raise
     return written
+
+
+def prune(cache: Path, keep: set[str]) -> list[Path]:
+    """Remove the laid-out folders under ``cache`` whose manifest digest is not in ``keep``
+    (deleted versions: their hard links would keep collected blobs on disk) and unfinished
+    builds; returns what was removed."""
+    removed: list[Path] = []
+    if not cache.is_dir():
+        return removed
+    for folder in sorted(cache.iterdir()):
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed

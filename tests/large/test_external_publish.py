@@ -307,3 +307,25 @@ def test_a_graph_the_family_normalises_is_stored_normalised_beside_the_same_data
     np.testing.assert_allclose(got, mlp_reference(mlp, rows), rtol=1e-5, atol=1e-5)
     written = sqlite_hub.download_files(version, tmp_path / "out")
     assert onnx.load(str(written[0]), load_external_data=False).ir_version == stored.ir_version
+
+
+def test_prune_removes_the_local_folders_of_deleted_versions(
+    sqlite_hub: Hub, tmp_path: Path, rows: np.ndarray
+) -> None:
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from hub.catalog.models import Version
+
+    first = sqlite_hub.publish(write_mlp(tmp_path / "a").graph, name="mlp", sample=rows)
+    second = sqlite_hub.publish(write_mlp(tmp_path / "b", seed=2).graph, name="mlp", sample=rows)
+    old_folder = sqlite_hub.materialise(first).parent
+    new_folder = sqlite_hub.materialise(second).parent
+    assert sqlite_hub.prune_local_folders() == []  # both versions are live
+    with sqlite_hub.db.sessions() as session, session.begin():
+        session.execute(
+            update(Version).where(Version.number == 1).values(deleted_at=datetime.now(timezone.utc))
+        )
+    assert sqlite_hub.prune_local_folders() == [old_folder]
+    assert not old_folder.exists() and (new_folder / "model.onnx").is_file()
