@@ -6,9 +6,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.onnxhub-installed
 CONTRIB := $(wildcard contrib/onnxhub-*)
 
-.PHONY: setup demo test lint schema
+.PHONY: setup browser demo test lint schema
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+# Debian's headless Chromium for the browser tests (tests/browser drive it through Playwright)
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
 
 $(STAMP): pyproject.toml Makefile $(wildcard contrib/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +25,7 @@ $(STAMP): pyproject.toml Makefile $(wildcard contrib/*/pyproject.toml)
 demo: $(STAMP)
 	$(VENV)/bin/onnxhub demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest tests $(foreach c,$(CONTRIB),$(c)/tests)
 
 lint: $(STAMP)

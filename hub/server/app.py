@@ -36,6 +36,7 @@ from hub.server.auth import install_auth
 from hub.server.catalog_follower import build_follower
 from hub.server.keys import BROADCASTER, HUB, METRICS, RUNTIME, SERVER_STATE, SETTINGS, ServerState
 from hub.server.metrics import ServerMetrics
+from hub.server.pages import install_pages
 from hub.server.sse import catalog_event, stream_events
 from hub.serving.events import EventBroadcaster
 from hub.serving.runtime import InferenceRuntime
@@ -132,4 +133,5 @@ def create_app(hub: Any, settings: Settings | None = None) -> web.Application:
     app.router.add_get("/v2/events", stream_events)
     install_auth(app, getattr(settings, "auth", None))
     catalog_api.add_routes(app)
+    install_pages(app)
     return app

@@ -1,0 +1,150 @@
+"""The pages over plain HTTP (no browser): headers, sessions, CSRF, private models, Markdown."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from community_helpers import bearer, model_form
+
+from hub.server.app import create_app
+from hub.server.pages.markdown import render_markdown
+from hub.server.pages.security import CONTENT_SECURITY_POLICY
+
+
+@pytest.fixture
+async def client(aiohttp_client, community_hub):  # type: ignore[no-untyped-def]
+    return await aiohttp_client(create_app(community_hub))
+
+
+async def publish(client, export, token, name="iris", **meta):  # type: ignore[no-untyped-def]
+    resp = await client.post(
+        f"/api/models/{name}/versions", data=model_form(export, **meta), headers=bearer(token)
+    )
+    assert resp.status == 201, await resp.text()
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
+    assert match is not None
+    return match.group(1)
+
+
+async def test_every_page_has_the_strict_policy_and_no_inline_script(
+    client, tokens, iris_v1
+) -> None:
+    await publish(client, iris_v1, tokens["alice"])
+    for path in ("/", "/models/iris", "/models/iris/contributions", "/dashboard", "/login"):
+        resp = await client.get(path)
+        assert resp.status == 200, path
+        assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert "script-src 'self'" in CONTENT_SECURITY_POLICY
+        assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        html = await resp.text()
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], path
+        assert re.search(r"\son[a-z]+=", html) is None, path
+    resp = await client.get("/models/nope")
+    assert resp.status == 404 and "unknown model" in await resp.text()
+    assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
+async def test_login_sets_a_strict_http_only_cookie_and_forms_need_the_csrf_token(
+    client, tokens, iris_v1
+) -> None:
+    await publish(client, iris_v1, tokens["alice"])
+    page = await client.get("/login")
+    csrf = _csrf(await page.text())
+    assert (
+        "HttpOnly" in page.headers["Set-Cookie"] and "SameSite=Strict" in page.headers["Set-Cookie"]
+    )
+    # without the token of this browser: refused, nothing set
+    resp = await client.post(
+        "/login", data={"token": tokens["bob"], "csrf_token": "x" * 43}, allow_redirects=False
+    )
+    assert resp.status == 403 and "onnxhub_session" not in resp.headers.get("Set-Cookie", "")
+    resp = await client.post(
+        "/login", data={"token": "onh_" + "y" * 43, "csrf_token": csrf}, allow_redirects=False
+    )
+    assert resp.status == 401 and "unknown token" in await resp.text()
+    resp = await client.post(
+        "/login",
+        data={"token": tokens["bob"], "csrf_token": csrf, "next": "//evil.example/x"},
+        allow_redirects=False,
+    )
+    assert resp.status == 303 and resp.headers["Location"] == "/"
+    cookie = resp.cookies["onnxhub_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
+    home = await client.get("/")
+    assert "Signed in as <strong>bob</strong>" in await home.text()
+    # liking through the page's form: only with the CSRF token
+    resp = await client.post("/models/iris/like", data={"action": "like"}, allow_redirects=False)
+    assert resp.status == 403
+    resp = await client.post(
+        "/models/iris/like", data={"action": "like", "csrf_token": csrf}, allow_redirects=False
+    )
+    assert resp.status == 303
+    assert (await (await client.get("/api/models/iris")).json())["likes"] == 1
+    # a script using the cookie on /api must send X-CSRF-Token, or it acts anonymously
+    resp = await client.delete("/api/models/iris/like")
+    assert resp.status == 401
+    resp = await client.delete("/api/models/iris/like", headers={"X-CSRF-Token": csrf})
+    assert resp.status == 200 and (await resp.json())["likes"] == 0
+    resp = await client.post("/logout", data={"csrf_token": csrf}, allow_redirects=False)
+    assert resp.status == 303
+    assert "Log in" in await (await client.get("/")).text()
+
+
+async def test_a_revoked_token_ends_the_session_quietly(client, community_hub, tokens) -> None:
+    from hub.catalog import accounts
+
+    page = await client.get("/login")
+    csrf = _csrf(await page.text())
+    await client.post("/login", data={"token": tokens["carol"], "csrf_token": csrf})
+    assert "Signed in as" in await (await client.get("/")).text()
+
+    def revoke(session) -> None:  # type: ignore[no-untyped-def]
+        for row in accounts.list_tokens(session, "carol"):
+            accounts.revoke_token(session, row.id)
+
+    community_hub.db.transaction(revoke)
+    resp = await client.get("/")
+    assert resp.status == 200
+    text = await resp.text()
+    assert "no longer valid" in text and "Signed in as" not in text
+    assert "onnxhub_session" in resp.headers.get("Set-Cookie", "")
+
+
+async def test_private_models_are_hidden_from_strangers_on_the_pages(
+    client, tokens, iris_v1, iris_v2
+) -> None:
+    await publish(client, iris_v1, tokens["alice"], name="hidden")
+    await publish(client, iris_v2, tokens["alice"], name="shown")
+    await client.patch(
+        "/api/models/hidden", json={"private": True}, headers=bearer(tokens["alice"])
+    )
+    catalog = await (await client.get("/")).text()
+    assert 'data-name="shown"' in catalog and 'data-name="hidden"' not in catalog
+    for path in (
+        "/models/hidden",
+        "/models/hidden/contributions",
+        "/models/hidden/contributions/1",
+    ):
+        resp = await client.get(path)
+        assert resp.status == 404 and "unknown model &#39;hidden&#39;" in await resp.text(), path
+    resp = await client.get("/models/hidden", headers=bearer(tokens["alice"]))
+    assert resp.status == 200
+
+
+def test_markdown_is_rendered_and_sanitised() -> None:
+    html = str(
+        render_markdown(
+            "# T\n\n**b** <script>alert(1)</script> <img src=x onerror=alert(2)>"
+            ' <a href="javascript:alert(3)">j</a> [ok](https://example.org)\n\n'
+            '<iframe src="https://evil"></iframe><style>*{}</style>'
+        )
+    )
+    assert "<h1>T</h1>" in html and "<strong>b</strong>" in html
+    assert '<a href="https://example.org" rel="noopener noreferrer nofollow">ok</a>' in html
+    for bad in ("<script", "alert(1)", "<img", "onerror", "javascript:", "<iframe", "<style"):
+        assert bad not in html
