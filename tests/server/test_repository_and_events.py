@@ -17,7 +17,18 @@ ROW = {
 }
 
 
-async def test_unload_makes_the_model_not_ready_until_loaded_again(client) -> None:
+def _write_token(hub: Hub) -> dict[str, str]:
+    from hub.catalog import accounts
+
+    def make(session) -> str:  # type: ignore[no-untyped-def]
+        accounts.get_or_create_user(session, hub.settings.owner)
+        return accounts.create_token(session, hub.settings.owner, scope="write")[0]
+
+    return {"Authorization": f"Bearer {hub.db.transaction(make)}"}
+
+
+async def test_unload_makes_the_model_not_ready_until_loaded_again(client, catalog) -> None:
+    token = _write_token(catalog)  # load and unload need write on the model
     index = await (await client.post("/v2/repository/index")).json()
     assert {(e["name"], e["version"], e["state"]) for e in index} == {
         ("iris", "1", "READY"),
@@ -25,7 +36,8 @@ async def test_unload_makes_the_model_not_ready_until_loaded_again(client) -> No
     }
     assert (await client.post("/v2/models/iris/infer", json=ROW)).status == 200
 
-    assert (await client.post("/v2/repository/models/iris/unload")).status == 200
+    assert (await client.post("/v2/repository/models/iris/unload")).status == 401
+    assert (await client.post("/v2/repository/models/iris/unload", headers=token)).status == 200
     resp = await client.get("/v2/models/iris/ready")
     assert resp.status == 503
     resp = await client.post("/v2/models/iris/infer", json=ROW)
@@ -40,11 +52,11 @@ async def test_unload_makes_the_model_not_ready_until_loaded_again(client) -> No
         )
     ).status != 503
 
-    resp = await client.post("/v2/repository/models/iris/load")
+    resp = await client.post("/v2/repository/models/iris/load", headers=token)
     assert resp.status == 200 and (await resp.json())["state"] == "READY"
     assert (await client.get("/v2/models/iris/ready")).status == 200
     assert (await client.post("/v2/models/iris/infer", json=ROW)).status == 200
-    assert (await client.post("/v2/repository/models/nosuch/load")).status == 404
+    assert (await client.post("/v2/repository/models/nosuch/load", headers=token)).status == 404
 
 
 async def _read_events(resp, wanted: int, timeout: float = 5.0) -> list[tuple[str, dict]]:
