@@ -102,8 +102,8 @@ print(json.dumps({{
     assert "loading model files is not implemented yet" in report["errors"]["load"][1]
 
 
-def test_generated_test_runs_red_until_implemented(package: Path) -> None:
-    done = subprocess.run(
+def _run_generated_tests(package: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
         cwd=package,
         env=_env_with(package),
@@ -111,6 +111,10 @@ def test_generated_test_runs_red_until_implemented(package: Path) -> None:
         text=True,
         timeout=300,
     )
+
+
+def test_generated_test_runs_red_until_implemented(package: Path) -> None:
+    done = _run_generated_tests(package)
     assert done.returncode == 1, done.stdout + done.stderr  # 1: tests ran and failed
     assert "1 failed, 6 errors" in done.stdout  # the fixture that trains raises for 6
     assert f"onnxhub-{NAME}: train_tiny_model is not implemented yet" in done.stdout
@@ -261,14 +265,7 @@ def test_generated_tests_pass_once_the_family_is_written(tmp_path: Path) -> None
     target = scaffold_plugin(NAME, tmp_path)
     (target / f"onnxhub_{NAME}" / "family.py").write_text(_IMPLEMENTED_FAMILY)
     (target / f"onnxhub_{NAME}" / "cases.py").write_text(_IMPLEMENTED_CASES)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(target / "tests")],
-        cwd=target,
-        env=_env_with(target),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _run_generated_tests(target)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "7 passed" in done.stdout
 
