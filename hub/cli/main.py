@@ -69,3 +69,13 @@ _register_sharing()
 
 if __name__ == "__main__":
     cli()
+
+
+def _register_community() -> None:
+    from hub.cli.contribute_cmds import contribute, contributions
+
+    cli.add_command(contribute)
+    cli.add_command(contributions)
+
+
+_register_community()
