@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -15,6 +16,9 @@ from hub.cli.common import console, echo_json, open_hub, out, split_ref
 from hub.errors import InvalidInput
 from hub.export.parity import ParityReport
 from hub.export.samples import load_sample
+
+if TYPE_CHECKING:
+    from hub.families.types import SampleData
 
 #: Noise rows drawn (seeded) to check a generator's parity when no --sample is given.
 GENERATOR_PARITY_ROWS = 16
@@ -63,7 +67,7 @@ def publish(
         from hub.families.generation import Generator
 
         model = Generator(file, latent_dim=latent_dim)
-    sample: object = None
+    sample: SampleData = None
     if sample_path is not None:
         sample = load_sample(sample_path)
     elif latent_dim is not None:

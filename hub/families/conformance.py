@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -60,7 +60,7 @@ def collect_cases(families: tuple[str, ...] = ()) -> tuple[ConformanceCase | _Br
     found: list[ConformanceCase | _BrokenCases] = []
     for impl in _registry().pm.hook.onnxhub_conformance_cases.get_hookimpls():
         try:
-            found.extend(impl.function() or [])
+            found.extend(cast("list[ConformanceCase]", impl.function() or []))
         except Exception as exc:  # collection must go on for the other families
             found.append(_BrokenCases(impl.plugin_name, f"{type(exc).__name__}: {exc}"))
     if not families:

@@ -27,6 +27,7 @@ Each raises :class:`AssertionError` with a message naming the family and what to
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -179,7 +180,7 @@ def take_rows(sample: Any, index: np.ndarray) -> Any:
 def sample_rows(checked: CheckedExport, sample: SampleData) -> Any:
     """The sample as rows: a generator's row count stands for the latent noise it was fed."""
     latent = checked.exported.latent_input
-    if latent is not None and np.ndim(sample) == 0:
+    if latent is not None and isinstance(sample, numbers.Integral):
         return checked.exported.feeds[latent]
     return sample
 

@@ -27,11 +27,13 @@ ArrayData: TypeAlias = npt.ArrayLike
 #:   torch module's keyword arguments), each ``[rows, ...]`` with the same row count;
 #: - a tuple of arrays for a torch module's positional arguments;
 #: - an ``int`` row count for a generator (the hub draws the latent noise, see
-#:   :func:`hub.families.latent_sample`).
+#:   :func:`hub.families.latent_sample`);
+#: - ``None`` where the caller gave no sample: a family that can make its own (the onnx
+#:   family, from the graph's signature) accepts it, the others refuse it.
 #:
 #: A family documents which of these it accepts and refuses the others with
 #: :class:`hub.errors.InvalidInput`.
-SampleData: TypeAlias = ArrayData | Mapping[str, ArrayData] | tuple[ArrayData, ...] | int
+SampleData: TypeAlias = ArrayData | Mapping[str, ArrayData] | tuple[ArrayData, ...] | int | None
 
 
 @dataclass(frozen=True)
