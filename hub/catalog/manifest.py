@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable
 
-from hub.errors import NotFound, StorageError
+from hub.errors import StorageError
 
 #: Bytes read or written at a time when hashing or copying a file (8 MiB).
 CHUNK = 8 * 1024 * 1024
@@ -117,12 +117,13 @@ def copy_hashing(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
 
 def verify_file(path: Path, expected: ManifestFile, label: str) -> None:
     """Check ``path`` has ``expected``'s size and sha256; StorageError (one line, naming the
-    file) when it is missing, shorter or longer, or its bytes differ."""
+    file: a server-side fault, never a client's) when it is missing, shorter or longer, or its
+    bytes differ."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise NotFound(
-            f"{label}: file {expected.path} is missing from the artifact store"
+        raise StorageError(
+            f"{label}: file {expected.path} is missing from the artifact store; refused"
         ) from None
     except OSError as exc:
         raise StorageError(f"{label}: cannot read file {expected.path}: {exc.strerror}") from None
@@ -158,8 +159,8 @@ def copy_verified(source: Path, target: Path, expected: ManifestFile, label: str
             )
         os.replace(tmp, target)
     except FileNotFoundError:
-        raise NotFound(
-            f"{label}: file {expected.path} is missing from the artifact store"
+        raise StorageError(
+            f"{label}: file {expected.path} is missing from the artifact store; refused"
         ) from None
     except OSError as exc:
         raise StorageError(f"{label}: cannot copy file {expected.path}: {exc.strerror}") from None

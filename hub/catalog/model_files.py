@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from hub.catalog.artifacts import ArtifactStore
@@ -134,7 +135,10 @@ def prune(cache: Path, keep: set[str]) -> list[Path]:
     if not cache.is_dir():
         return removed
     for folder in sorted(cache.iterdir()):
-        if folder.is_dir() and folder.name not in keep:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
+        if not folder.is_dir() or folder.name in keep:
+            continue
+        if folder.name.startswith(".build-") and time.time() - folder.stat().st_mtime < 3600:
+            continue  # a load may be laying it out right now
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
     return removed
