@@ -27,9 +27,9 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from hub.catalog.records import VersionInfo
 from hub.errors import Conflict, InvalidInput, StorageError
@@ -190,8 +190,7 @@ def export_repository(
             )
         options = serving_options(hub.settings, infos[-1])
         text = config_pbtxt(infos, options)
-        blobs = {i.version: hub.model_bytes(i) for i in infos}
-        _write_model(root, name, text, blobs)
+        _write_model(root, name, text, {i.version: _model_writer(hub, i) for i in infos})
         exported.append(
             TritonModel(
                 name=name,
@@ -204,15 +203,32 @@ def export_repository(
     return exported
 
 
-def _write_model(root: Path, name: str, config: str, blobs: dict[int, bytes]) -> None:
+def _model_writer(hub: Any, info: VersionInfo) -> Callable[[Path], None]:
+    """Writes ``info``'s files into a version folder: the graph as ``model.onnx`` (Triton's
+    default name) and its external-data files beside it, streamed and sha256-verified."""
+    from hub.catalog.manifest import Manifest
+    from hub.catalog.model_files import download
+
+    manifest = hub.manifest(info)
+    as_triton = Manifest((replace(manifest.graph, path="model.onnx"), *manifest.data))
+
+    def write(folder: Path) -> None:
+        download(hub.artifacts, as_triton, folder, info.ref)
+
+    return write
+
+
+def _write_model(
+    root: Path, name: str, config: str, writers: dict[int, Callable[[Path], None]]
+) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
         try:
             (staging / "config.pbtxt").write_text(config, encoding="utf-8")
-            for version, data in blobs.items():
+            for version, write in writers.items():
                 (staging / str(version)).mkdir()
-                (staging / str(version) / "model.onnx").write_bytes(data)
+                write(staging / str(version))
             target = root / name
             if target.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=root))

@@ -86,3 +86,16 @@ def test_refusals_are_one_line_with_an_exit_code(run, mlp: Mlp, tmp_path: Path) 
     result = run("publish", str(mlp.graph), "--name", "mlp")
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "weights/layer2/w.bin" in result.output
+
+
+def test_a_triton_repository_holds_the_graph_and_its_data_files(mlp: Mlp, tmp_path: Path) -> None:
+    from hub.api import Hub
+    from hub.interop.triton import export_repository
+    from hub.settings import Settings
+
+    with Hub(Settings.for_home(tmp_path / "home")) as hub:
+        hub.publish(mlp.graph, name="mlp", sample=np.ones((2, 32), np.float32))
+        export_repository(hub, tmp_path / "repo", [("mlp", 1)])
+    version = tmp_path / "repo" / "mlp" / "1"
+    assert _tree(version) == _tree(mlp.folder)  # model.onnx and weights/... beside it
+    assert (tmp_path / "repo" / "mlp" / "config.pbtxt").is_file()
