@@ -42,7 +42,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
@@ -51,37 +51,37 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
     raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
-def _default_hub():  # type: ignore[no-untyped-def]
+def _default_hub():
     from hub.api import Hub
 
     return Hub()
 
 
-def publish(model_or_path, **kwargs):  # type: ignore[no-untyped-def]
+def publish(model_or_path, **kwargs):
     """Publish with the hub configured by ``ONNXHUB_*``; see :meth:`hub.api.Hub.publish`."""
     with _default_hub() as h:
         return h.publish(model_or_path, **kwargs)
 
 
-def open(name, version_or_alias=None):  # type: ignore[no-untyped-def]  # noqa: A001
+def open(name, version_or_alias=None):  # noqa: A001
     """A ready predictor for ``name``; see :meth:`hub.api.Hub.open`."""
     with _default_hub() as h:
         return h.open(name, version_or_alias)
 
 
-def list_models(search=None, task=None, tag=None):  # type: ignore[no-untyped-def]
+def list_models(search=None, task=None, tag=None):
     """Catalogued models; see :meth:`hub.api.Hub.list_models`."""
     with _default_hub() as h:
         return h.list_models(search=search, task=task, tag=tag)
 
 
-def get_model(name):  # type: ignore[no-untyped-def]
+def get_model(name):
     """One model's record; see :meth:`hub.api.Hub.get_model`."""
     with _default_hub() as h:
         return h.get_model(name)
 
 
-def pipeline(task, model):  # type: ignore[no-untyped-def]
+def pipeline(task, model):
     """A callable for ``task`` over the local catalog's ``model``; see :mod:`hub.pipelines`."""
     from hub.pipelines import local_pipeline
 

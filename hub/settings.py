@@ -24,7 +24,7 @@ import sys
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any, Callable, Literal, Mapping
 
 import msgspec
 from msgspec import Meta
@@ -101,6 +101,7 @@ def setting(
     factory: Callable[[], Any] | None = None,
     derive: Callable[[dict[str, Any]], Any] | None = None,
     parse: Callable[[str, str], Any] | None = None,
+    secret: bool = False,
 ) -> Any:
     """Declare one setting (a dataclass field of :class:`Settings`).
 
@@ -108,12 +109,13 @@ def setting(
     a setting whose default depends on settings declared above it (given their values);
     ``shown``: the default as the README writes it (else ``repr``-like); ``parse``: for a
     value that is not a scalar or a comma-separated list (given the raw text and the
-    variable's name). Fields with ``derive`` have no dataclass default, so they come first.
+    variable's name); ``secret``: kept out of ``repr`` (logs, tracebacks). Fields with
+    ``derive`` have no dataclass default, so they come first.
     """
     metadata = {"help": help, "shown": shown, "derive": derive, "parse": parse}
     if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+        return dataclasses.field(default_factory=factory, metadata=metadata, repr=not secret)
+    return dataclasses.field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,22 @@ class Settings:
         "(e.g. `https://hub.example.com`); the server's own origin always is",
         shown="none",
     )
+    auth: Literal["public-read", "required"] = setting(
+        "public-read",
+        "`public-read`: anonymous callers may read and infer on public models; `required`: "
+        "every request needs a token",
+    )
+    user: str = setting(
+        "local",
+        "the user that `onnxhub users`, `tokens` and `collaborators` act as on the local catalog",
+    )
+    token: str | None = setting(
+        None,
+        "bearer token for a remote hub (`onnxhub push`/`pull`, `hub.Client`, scoring from a hub "
+        "URL); else the one `onnxhub login` stored",
+        shown="none",
+        secret=True,
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -300,6 +318,9 @@ def _parse(f: dataclasses.Field[Any], raw: str, name: str) -> Any:
     try:
         return msgspec.convert(value, kind, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as exc:
+        if "Literal[" in str(kind):
+            choices = " or ".join(repr(v) for v in typing.get_args(kind))
+            raise InvalidInput(f"{name}={raw!r}: expected {choices}") from None
         raise InvalidInput(f"{name}={raw!r}: {_located(exc)}") from None
 
 
@@ -311,6 +332,8 @@ def _shown(f: dataclasses.Field[Any]) -> str:
 
 def _type_name(f: dataclasses.Field[Any]) -> str:
     text = str(_field_type(f))
+    if "Literal[" in text:
+        return " or ".join(f"`{v}`" for v in typing.get_args(_field_type(f)))
     if f.metadata["parse"] is not None and "Path" not in text:
         return "JSON"
     for word, shown in (("tuple[", "list"), ("Path", "path"), ("float", "number")):

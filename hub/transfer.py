@@ -21,6 +21,7 @@ from hub.catalog import accounts, queries
 from hub.catalog.sharing import CatalogService, UploadMetadata
 from hub.client import Client, split_remote_ref
 from hub.errors import InvalidInput, StorageError
+from hub.settings import Settings
 
 CREDENTIALS = "credentials.json"
 
@@ -62,8 +63,7 @@ def _load(path: Path) -> dict[str, str]:
 
 def token_for(home: Path, url: str, env: dict[str, str] | None = None) -> str | None:
     """``ONNXHUB_TOKEN``, else the stored token for ``url``, else None."""
-    env = dict(os.environ) if env is None else env
-    return env.get("ONNXHUB_TOKEN") or _load(credentials_path(home)).get(_normal(url))
+    return Settings.from_env(env).token or _load(credentials_path(home)).get(_normal(url))
 
 
 def push(hub: Any, client: Client, name: str, ref: int | str | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,20 @@ def test_uploaded_cards_check_serving_with_the_same_type(serving: object, messag
     with pytest.raises(InvalidInput) as info:
         check_front_matter({"serving": serving}, "card")
     assert info.value.message == message
+
+
+def test_every_variable_the_code_names_is_a_declared_setting() -> None:
+    """No ONNXHUB_* variable is read behind the declarations' back."""
+    declared = {env_name(f.name) for f in dataclasses.fields(Settings)}
+    named: dict[str, set[str]] = {}
+    for folder in ("hub", "plugins", "contrib"):
+        for path in (ROOT / folder).rglob("*.py"):
+            relative = str(path.relative_to(ROOT))
+            text = path.read_text()
+            for variable in re.findall(r"\bONNXHUB_[A-Z0-9_]*[A-Z0-9]\b", text):
+                named.setdefault(variable, set()).add(relative)
+            if relative != "hub/settings.py":
+                reads = re.findall(r"(?:environ\.get|getenv|environ\[)\(?\s*[\"']ONNXHUB_", text)
+                assert not reads, f"{relative} reads an ONNXHUB_ variable; use Settings"
+    undeclared = {v: sorted(paths) for v, paths in named.items() if v not in declared}
+    assert not undeclared, f"declare these in hub.settings.Settings: {undeclared}"

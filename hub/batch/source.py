@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import urllib.error
 import urllib.parse
@@ -22,6 +21,7 @@ from typing import Any
 
 from hub.errors import InvalidInput, NotFound, StorageError, Unauthorized, first_line
 from hub.onnx.signature import TensorSpec
+from hub.settings import Settings
 
 # One session per model bytes per worker process: Spark reuses Python workers across tasks,
 # so a job loads each model once per worker, not once per batch.
@@ -74,9 +74,9 @@ class ModelSource:
                     import onnxruntime as ort
 
                     options = ort.SessionOptions()
-                    threads = os.environ.get("ONNXHUB_INTRA_OP_THREADS")
-                    if threads and threads.isdigit() and int(threads) > 0:
-                        options.intra_op_num_threads = int(threads)
+                    threads = Settings.from_env().intra_op_threads
+                    if threads > 0:
+                        options.intra_op_num_threads = threads
                     session = ort.InferenceSession(
                         self.fetch(), options, providers=["CPUExecutionProvider"]
                     )
@@ -95,7 +95,7 @@ def resolve(
     """
     name, version_ref = split_ref(ref)
     if hub_url:
-        token = token if token is not None else os.environ.get("ONNXHUB_TOKEN") or None
+        token = token if token is not None else Settings.from_env().token
         model_url = f"{hub_url.rstrip('/')}/api/models/{urllib.parse.quote(name, safe='')}"
         if version_ref is None:  # the served version: production, else the latest
             summary = json.loads(_get(model_url, token, ref))

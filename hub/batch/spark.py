@@ -185,7 +185,7 @@ class ModelUDF:
         names = [c if isinstance(c, str) else str(c) for c in columns]
         wanted = [o.name for o in outputs]
 
-        def score(batches):  # type: ignore[no-untyped-def]
+        def score(batches):
             session = source.session()
             for batch in batches:
                 series = batch if isinstance(batch, tuple) else (batch,)

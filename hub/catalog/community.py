@@ -231,7 +231,7 @@ class CommunityService:
                 if not used:
                     self.hub.artifacts.delete(digest)
 
-    def _review(self, session: Session, principal: Principal, name: str, number: int):  # type: ignore[no-untyped-def]
+    def _review(self, session: Session, principal: Principal, name: str, number: int):
         queries.check_model_name(name)
         access.check_write(access.model_access(session, name), principal, name)
         model = queries.require_model(session, name, for_update=True)

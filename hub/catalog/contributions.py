@@ -102,7 +102,7 @@ def open_contribution(
     return row
 
 
-def _query():  # type: ignore[no-untyped-def]
+def _query():
     return select(Contribution).options(
         selectinload(Contribution.author), selectinload(Contribution.decided_by)
     )

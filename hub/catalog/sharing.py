@@ -206,7 +206,7 @@ class CatalogService:
             )
         return self._store(principal, name, received, card, tags, metadata)
 
-    def _store(self, principal, name, received: ReceivedModel, card, tags, metadata) -> dict:  # type: ignore[no-untyped-def]
+    def _store(self, principal, name, received: ReceivedModel, card, tags, metadata) -> dict:
         store = self.hub.artifacts
         created: list[str] = []
         try:

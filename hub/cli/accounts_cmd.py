@@ -7,8 +7,8 @@ database's own admin tool. Writes that belong to someone are recorded as ``ONNXH
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
+from typing import Any
 
 import click
 from rich.table import Table
@@ -16,13 +16,11 @@ from rich.table import Table
 from hub.catalog import access, accounts
 from hub.catalog.account_tables import SCOPES
 from hub.cli.common import echo_json, open_hub, out
-
-DEFAULT_USER = "local"
-
+from hub.settings import Settings
 
 def acting_user() -> str:
-    """``ONNXHUB_USER``, else ``local``."""
-    return os.environ.get("ONNXHUB_USER") or DEFAULT_USER
+    """``ONNXHUB_USER`` (declared in :class:`hub.settings.Settings`), else ``local``."""
+    return Settings.from_env().user
 
 
 def _when(moment: datetime | None) -> str:
@@ -52,7 +50,7 @@ def users_add(name: str, admin: bool, display_name: str | None) -> None:
 def users_list(as_json: bool) -> None:
     """List users."""
     with open_hub() as hub, hub.db.session() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "name": u.name,
                 "display_name": u.display_name,
@@ -111,7 +109,7 @@ def tokens_create(user: str, name: str, scope: str, expires_in: str | None) -> N
 def tokens_list(user: str | None, as_json: bool) -> None:
     """List tokens (of USER, or everyone's): never the secrets, only their first characters."""
     with open_hub() as hub, hub.db.session() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": t.id,
                 "user": t.user.name,
@@ -167,7 +165,7 @@ def collaborators_add(model: str, user: str) -> None:
     """Give USER the write role on MODEL."""
     with open_hub() as hub:
 
-        def work(session):  # type: ignore[no-untyped-def]
+        def work(session):
             accounts.get_or_create_user(session, acting_user())
             access.add_collaborator(session, model, user)
 

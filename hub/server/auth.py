@@ -19,7 +19,6 @@ Model access records are cached per model and dropped when a catalog event names
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from hub.catalog import access
 from hub.catalog.accounts import ANONYMOUS, Principal
 from hub.catalog.sharing import CatalogService
 from hub.errors import InvalidInput, NotFound, Unauthorized
+from hub.settings import Settings
 
 AUTH_MODES = ("public-read", "required")
 ACCESS_TTL = 5.0
@@ -93,9 +93,8 @@ AUTH_MODE = web.AppKey("auth_mode", str)
 
 
 def auth_mode_from_env(env: dict[str, str] | None = None) -> str:
-    """``ONNXHUB_AUTH`` (``public-read`` when unset)."""
-    env = dict(os.environ) if env is None else env
-    return env.get("ONNXHUB_AUTH") or "public-read"
+    """``ONNXHUB_AUTH`` (declared in :class:`hub.settings.Settings`; ``public-read`` when unset)."""
+    return Settings.from_env(env).auth
 
 
 def principal_of(request: web.Request) -> Principal:
