@@ -34,7 +34,15 @@ def split_body(body: bytes, header_length: str | None) -> tuple[bytes, memoryvie
 
 
 def decode_bytes_elements(chunk: memoryview, count: int, name: str) -> np.ndarray:
-    """``count`` length-prefixed elements as an object array of ``str`` (onnx strings are UTF-8)."""
+    """``count`` length-prefixed elements as an object array of ``str`` (onnx strings are UTF-8).
+
+    The caller has checked that ``chunk`` holds at least ``count`` length prefixes. Elements
+    of one common length (the usual case: fixed-width codes, tokens, ids) are split and decoded
+    by numpy in one pass; mixed lengths walk the prefixes.
+    """
+    uniform = _decode_uniform(chunk, count, name)
+    if uniform is not None:
+        return uniform
     out = np.empty(count, dtype=object)
     offset, end = 0, len(chunk)
     for i in range(count):
@@ -56,6 +64,28 @@ def decode_bytes_elements(chunk: memoryview, count: int, name: str) -> np.ndarra
             f"input {name!r}: {end - offset} stray bytes after {count} BYTES elements"
         )
     return out
+
+
+def _decode_uniform(chunk: memoryview, count: int, name: str) -> np.ndarray | None:
+    """The elements when all have the first one's length (else None), without a Python loop."""
+    if count == 0 or len(chunk) < 4:
+        return None
+    (width,) = _LENGTH.unpack_from(chunk, 0)
+    if len(chunk) != count * (4 + width):
+        return None
+    records = np.frombuffer(chunk, dtype=np.dtype([("n", "<u4"), ("s", f"V{width}")]))
+    if not (records["n"] == width).all():
+        return None
+    if width == 0:
+        return np.full(count, "", dtype=object)
+    text = np.frombuffer(chunk, dtype=np.uint8).reshape(count, 4 + width)[:, 4:]
+    if not text[:, -1].all():  # numpy's fixed-width bytes drop trailing NULs: walk instead
+        return None
+    try:
+        decoded = np.char.decode(text.copy().view(f"S{width}").reshape(count), "utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"input {name!r}: a BYTES element is not UTF-8 text") from None
+    return decoded.astype(object)
 
 
 def encode_bytes_elements(array: np.ndarray) -> bytes:

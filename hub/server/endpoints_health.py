@@ -7,24 +7,25 @@ from aiohttp import web
 import hub
 from hub.server.auth import filter_metrics
 from hub.server.keys import METRICS, RUNTIME, SERVER_STATE
+from hub.server.responses import json_response
 
 EXTENSIONS = ["binary_tensor_data", "model_repository"]
 
 
 async def live(request: web.Request) -> web.Response:
-    return web.json_response({"live": True})
+    return json_response({"live": True})
 
 
 async def ready(request: web.Request) -> web.Response:
     state = request.app[SERVER_STATE]
     if not state.ready:
-        return web.json_response({"ready": False, "error": "server is not ready"}, status=503)
-    return web.json_response({"ready": True})
+        return json_response({"ready": False, "error": "server is not ready"}, status=503)
+    return json_response({"ready": True})
 
 
 async def server_metadata(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    return web.json_response(
+    return json_response(
         {
             "name": "onnxhub",
             "version": hub.__version__,
@@ -45,4 +46,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v2/health/live", live)
     app.router.add_get("/v2/health/ready", ready)
     app.router.add_get("/v2", server_metadata)
+    app.router.add_get("/v2/", server_metadata)  # as the protocol's OpenAPI document writes it
     app.router.add_get("/metrics", metrics)

@@ -6,21 +6,22 @@ from aiohttp import web
 
 from hub.server.auth import filter_index
 from hub.server.keys import RUNTIME
+from hub.server.responses import json_response
 
 
 async def index(request: web.Request) -> web.Response:
-    return web.json_response(await filter_index(request, await request.app[RUNTIME].index()))
+    return json_response(await filter_index(request, await request.app[RUNTIME].index()))
 
 
 async def load(request: web.Request) -> web.Response:
     info = await request.app[RUNTIME].load(request.match_info["model"])
-    return web.json_response({"name": info.model, "version": str(info.version), "state": "READY"})
+    return json_response({"name": info.model, "version": str(info.version), "state": "READY"})
 
 
 async def unload(request: web.Request) -> web.Response:
     name = request.match_info["model"]
     await request.app[RUNTIME].unload(name)
-    return web.json_response({"name": name, "state": "UNAVAILABLE"})
+    return json_response({"name": name, "state": "UNAVAILABLE"})
 
 
 def add_routes(app: web.Application) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,3 +27,5 @@ RUNTIME = web.AppKey("runtime", InferenceRuntime)
 BROADCASTER = web.AppKey("broadcaster", EventBroadcaster)
 METRICS = web.AppKey("metrics", ServerMetrics)
 SERVER_STATE = web.AppKey("server_state", ServerState)
+#: Threads for decoding and encoding bodies above ``Settings.offload_bytes``.
+CODEC = web.AppKey("codec", ThreadPoolExecutor)

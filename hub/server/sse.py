@@ -7,7 +7,9 @@ Each catalog event carries its log id as the SSE ``id``, so a client reconnectin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +18,8 @@ from hub.errors import InvalidInput
 from hub.server.auth import may_see_event
 
 KEEPALIVE_SECONDS = 15.0
+MAX_EVENT_ID = 2**63 - 1
+log = logging.getLogger(__name__)
 
 
 def format_event(event: dict[str, Any]) -> bytes:
@@ -25,6 +29,20 @@ def format_event(event: dict[str, Any]) -> bytes:
     lines.append(f"event: {event.get('kind', 'message')}")
     lines.append("data: " + json.dumps(event, separators=(",", ":"), default=str))
     return ("\n".join(lines) + "\n\n").encode()
+
+
+def parse_last_event_id(raw: str | None) -> int | None:
+    """A ``Last-Event-ID``: ASCII digits within a signed 64-bit integer (event ids are),
+    else InvalidInput (400) before the stream starts."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_EVENT_ID:
+        shown = raw if len(raw) <= 40 else raw[:37] + "..."
+        raise InvalidInput(
+            f"Last-Event-ID must be an event id (0 to {MAX_EVENT_ID}), got {shown!r}"
+        )
+    return int(raw)
 
 
 def catalog_event(info: Any) -> dict[str, Any]:
@@ -38,13 +56,9 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
 
     broadcaster = request.app[BROADCASTER]
     runtime = request.app[RUNTIME]
-    raw_last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
-    last_id: int | None = None
-    if raw_last:
-        try:
-            last_id = int(raw_last)
-        except ValueError:
-            raise InvalidInput(f"Last-Event-ID must be an integer, got {raw_last!r}") from None
+    last_id = parse_last_event_id(
+        request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
+    )
     queue = broadcaster.subscribe()
     response = web.StreamResponse(
         headers={
@@ -81,6 +95,12 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             await response.write(format_event(event))
     except (ConnectionResetError, ConnectionError):
         pass
+    except Exception:  # the headers are sent: a second response would corrupt the stream
+        if not response.prepared:
+            raise
+        log.exception("event stream ended by an error")
+        with contextlib.suppress(Exception):
+            await response.write(b'event: error\ndata: {"error": "internal error"}\n\n')
     finally:
         broadcaster.unsubscribe(queue)
     return response

@@ -1,16 +1,15 @@
 """Open Inference Protocol v2 request decoding and response encoding (JSON + binary tensors).
 
-The hot path: one JSON decode (msgspec, about ten times faster than ``json.loads`` on these
-bodies), one ``np.asarray`` per input with the declared dtype, and one JSON encode. No schema
-validation layer, no per-element Python loops for numeric data. Bodies with the non-standard
-``NaN``/``Infinity`` literals (Python's ``json.dumps`` writes them) fall back to ``json.loads``;
-non-finite outputs are written as ``null``, which strict JSON parsers accept.
+The hot path: one typed JSON decode of the request (msgspec Structs, :mod:`hub.server.v2_schema`),
+one typed decode per tensor's ``data`` (:mod:`hub.server.v2_tensors`), one ``np.array`` per input
+and one JSON encode. Non-finite outputs are written as ``null``, which strict JSON parsers accept.
+
+Limits: the tensor elements a request may declare (all inputs together), and the bytes a
+response may take; output names may not repeat.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,19 +18,15 @@ import numpy as np
 
 from hub.errors import InvalidInput
 from hub.onnx.datatypes import V2_TO_NUMPY
-from hub.server.binary import HEADER, decode_bytes_elements, split_body, tensor_bytes
+from hub.server.binary import HEADER, split_body, tensor_bytes
+from hub.server.v2_schema import parse_request
+from hub.server.v2_tensors import binary_tensor, check_count, json_tensor
 from hub.serving.runtime import InferenceResult
 
 _DTYPE_TO_V2: dict[np.dtype, str] = {v: k for k, v in V2_TO_NUMPY.items() if k != "BYTES"}
-_JSON_DECODER = msgspec.json.Decoder()
 _JSON_ENCODER = msgspec.json.Encoder()
-
-
-def _parse_json(data: bytes | memoryview) -> Any:
-    try:
-        return _JSON_DECODER.decode(data)
-    except msgspec.DecodeError:
-        return json.loads(bytes(data))  # NaN / Infinity literals, or a precise error message
+#: Used when no limit is given (library callers, tests of the codec alone).
+UNLIMITED = 2**62
 
 
 @dataclass
@@ -45,120 +40,64 @@ class DecodedRequest:
     parameters: dict[str, Any]
 
 
-def decode_request(body: bytes, header_length: str | None = None) -> DecodedRequest:
-    """Parse a V2 inference request body; every malformed part is an InvalidInput (400)."""
+def decode_request(
+    body: bytes, header_length: str | None = None, max_elements: int = UNLIMITED
+) -> DecodedRequest:
+    """Parse a V2 inference request body; every malformed part is an InvalidInput (400).
+
+    ``max_elements`` bounds the tensor elements all inputs together may declare; it is checked
+    for each input before anything is allocated for it.
+    """
     json_part, binary = split_body(body, header_length)
-    try:
-        doc = _parse_json(json_part)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"malformed JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    parameters = doc.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise InvalidInput("'parameters' must be an object")
-    raw_inputs = doc.get("inputs", [])
-    if not isinstance(raw_inputs, list):
-        raise InvalidInput("'inputs' must be a list")
+    request = parse_request(json_part)
     feeds: dict[str, np.ndarray] = {}
-    offset = 0
-    for raw in raw_inputs:
-        name, array, used = _decode_input(raw, binary, offset)
+    offset, budget = 0, max_elements
+    for raw in request.inputs:
+        name, datatype, shape = raw.name, raw.datatype, raw.shape
         if name in feeds:
             raise InvalidInput(f"input {name!r} appears twice")
-        feeds[name] = array
-        offset += used
+        if datatype not in V2_TO_NUMPY:
+            raise InvalidInput(
+                f"input {name!r}: unknown datatype {datatype!r} "
+                f"(expected one of {', '.join(V2_TO_NUMPY)})"
+            )
+        count = check_count(name, shape, budget)
+        budget -= count
+        size = raw.parameters.binary_data_size if raw.parameters is not None else None
+        if size is not None:
+            if offset + size > len(binary):
+                raise InvalidInput(
+                    f"input {name!r}: binary_data_size {size} runs past the end of the body"
+                )
+            chunk = binary[offset : offset + size]
+            feeds[name] = binary_tensor(name, datatype, shape, count, chunk)
+            offset += size
+        elif raw.data is msgspec.UNSET:
+            raise InvalidInput(f"input {name!r} has neither 'data' nor binary_data_size")
+        else:
+            feeds[name] = json_tensor(name, datatype, shape, count, raw.data)
     if offset != len(binary):
         raise InvalidInput(
             f"{len(binary) - offset} bytes of binary data are not claimed by any input"
         )
 
+    parameters = dict(request.parameters or {})
+    all_binary = parameters.get("binary_data_output") is True
     outputs: list[str] | None = None
     binary_outputs: set[str] = set()
-    all_binary = parameters.get("binary_data_output") is True
-    raw_outputs = doc.get("outputs")
-    if raw_outputs is not None:
-        if not isinstance(raw_outputs, list):
-            raise InvalidInput("'outputs' must be a list")
+    if request.outputs is not None:
         outputs = []
-        for item in raw_outputs:
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise InvalidInput("each requested output needs a 'name'")
-            outputs.append(item["name"])
-            wants = (item.get("parameters") or {}).get("binary_data")
+        for item in request.outputs:
+            if item.name in outputs:
+                raise InvalidInput(f"output {item.name!r} is requested more than once")
+            outputs.append(item.name)
+            wants = item.parameters.binary_data if item.parameters is not None else None
             if wants is True or (wants is None and all_binary):
-                binary_outputs.add(item["name"])
+                binary_outputs.add(item.name)
         outputs = outputs or None
-    if raw_outputs is None and all_binary:
+    elif all_binary:
         binary_outputs = {"*"}
-    return DecodedRequest(doc.get("id"), feeds, outputs, binary_outputs, parameters)
-
-
-def _decode_input(raw: Any, binary: memoryview, offset: int) -> tuple[str, np.ndarray, int]:
-    if not isinstance(raw, dict):
-        raise InvalidInput("each input must be an object with name, datatype, shape and data")
-    name = raw.get("name")
-    if not isinstance(name, str):
-        raise InvalidInput("an input has no 'name'")
-    datatype = raw.get("datatype")
-    dtype = V2_TO_NUMPY.get(datatype) if isinstance(datatype, str) else None
-    if dtype is None:
-        raise InvalidInput(
-            f"input {name!r}: unknown datatype {datatype!r} (expected one of {', '.join(V2_TO_NUMPY)})"
-        )
-    shape = raw.get("shape")
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
-        raise InvalidInput(f"input {name!r}: 'shape' must be a list of non-negative integers")
-    count = math.prod(shape)
-    params = raw.get("parameters") or {}
-    size = params.get("binary_data_size") if isinstance(params, dict) else None
-    if size is not None:
-        if not isinstance(size, int) or size < 0:
-            raise InvalidInput(f"input {name!r}: binary_data_size must be a non-negative integer")
-        if offset + size > len(binary):
-            raise InvalidInput(
-                f"input {name!r}: binary_data_size {size} runs past the end of the body"
-            )
-        chunk = binary[offset : offset + size]
-        if datatype == "BYTES":
-            array = decode_bytes_elements(chunk, count, name)
-        else:
-            if size != count * dtype.itemsize:
-                raise InvalidInput(
-                    f"input {name!r}: {size} bytes of binary data, but shape {shape} of "
-                    f"{datatype} needs {count * dtype.itemsize}"
-                )
-            array = np.frombuffer(chunk, dtype=dtype)
-        return name, array.reshape(shape), size
-    if "data" not in raw:
-        raise InvalidInput(f"input {name!r} has neither 'data' nor binary_data_size")
-    data = raw["data"]
-    try:
-        if datatype == "BYTES":
-            array = np.array(data, dtype=object)
-            flat = array.reshape(-1)
-            if not all(isinstance(item, str) for item in flat):
-                raise InvalidInput(f"input {name!r}: BYTES data must be strings")
-        else:
-            array = np.asarray(data, dtype=dtype)
-            if datatype != "BOOL" and array.size and _has_bool(data):
-                raise InvalidInput(f"input {name!r}: {datatype} data holds booleans")
-    except InvalidInput:
-        raise
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidInput(f"input {name!r}: data does not fit {datatype}: {exc}") from None
-    if array.size != count:
-        raise InvalidInput(f"input {name!r}: shape {shape} needs {count} values, got {array.size}")
-    return name, array.reshape(shape), 0
-
-
-def _has_bool(data: Any) -> bool:
-    first = data
-    while isinstance(first, list) and first:
-        first = first[0]
-    return isinstance(first, bool)
+    return DecodedRequest(request.id, feeds, outputs, binary_outputs, parameters)
 
 
 def _v2(array: np.ndarray) -> str:
@@ -174,10 +113,33 @@ def _json_data(array: np.ndarray, datatype: str) -> list:
     return flat.tolist()
 
 
+#: The fewest JSON characters an element takes (a digit and a comma, ``""`` and a comma ...).
+_MIN_JSON_CHARS = {"BOOL": 5, "BYTES": 3}
+
+
+def response_size_floor(result: InferenceResult, request: DecodedRequest) -> int:
+    """A lower bound of the response's bytes, known before anything is encoded."""
+    every = "*" in request.binary_outputs
+    total = 0
+    for name, array in zip(result.names, result.arrays):
+        if every or name in request.binary_outputs:
+            total += array.nbytes if array.dtype != object else 4 * array.size
+        else:
+            total += array.size * _MIN_JSON_CHARS.get(_v2(array), 2)
+    return total
+
+
 def encode_response(
-    result: InferenceResult, request: DecodedRequest
+    result: InferenceResult, request: DecodedRequest, max_bytes: int = UNLIMITED
 ) -> tuple[bytes, dict[str, str]]:
-    """(body, headers) of the V2 response; binary outputs go after the JSON header."""
+    """(body, headers) of the V2 response; binary outputs go after the JSON header.
+
+    InvalidInput (400) when the response would exceed ``max_bytes``: checked against a lower
+    bound before encoding, and against the real size after.
+    """
+    floor = response_size_floor(result, request)
+    if floor > max_bytes:
+        raise InvalidInput(_too_large(result, floor, max_bytes, "at least "))
     outputs = []
     blobs: list[bytes] = []
     wanted = request.binary_outputs
@@ -202,9 +164,19 @@ def encode_response(
     if result.parameters:
         doc["parameters"] = result.parameters
     header = _JSON_ENCODER.encode(doc)
+    size = len(header) + sum(len(b) for b in blobs)
+    if size > max_bytes:
+        raise InvalidInput(_too_large(result, size, max_bytes, ""))
     if not blobs:
         return header, {"Content-Type": "application/json"}
     return header + b"".join(blobs), {
         "Content-Type": "application/octet-stream",
         HEADER: str(len(header)),
     }
+
+
+def _too_large(result: InferenceResult, size: int, limit: int, qualifier: str) -> str:
+    return (
+        f"the response of {result.info.ref} would take {qualifier}{size} bytes, more than "
+        f"the limit of {limit} (ONNXHUB_MAX_RESPONSE_BYTES); ask for fewer rows or outputs"
+    )

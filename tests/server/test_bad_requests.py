@@ -30,7 +30,7 @@ BAD = [
     ("shape mismatch", _req(shape=[2, 2]), 400, "has shape [2, 2]"),
     ("text in numbers", _req(data=["a", "b", "c", "d"]), 400, "does not fit FP32"),
     ("ragged nested", _req(data=[[1, 2], [3]]), 400, "input 'input'"),
-    ("negative dim", _req(shape=[-1, 4]), 400, "non-negative"),
+    ("negative dim", _req(shape=[-1, 4]), 400, "$.inputs[0].shape[0]: expected `int` >= 0"),
     ("missing input", {"inputs": []}, 400, "missing input"),
     ("unknown input", _req(name="features"), 400, "unknown input 'features'"),
     ("unknown output", {**_req(), "outputs": [{"name": "scores"}]}, 400, "unknown output 'scores'"),
