@@ -18,6 +18,7 @@ from hub.catalog.account_tables import SCOPES
 from hub.cli.common import echo_json, open_hub, out
 from hub.settings import Settings
 
+
 def acting_user() -> str:
     """``ONNXHUB_USER`` (declared in :class:`hub.settings.Settings`), else ``local``."""
     return Settings.from_env().user
