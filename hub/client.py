@@ -184,6 +184,7 @@ class Client:
         task: str | None = None,
         alias: str | None = None,
         license: str | None = None,
+        private: bool | None = None,
     ) -> dict[str, Any]:
         """Export and check parity here through the families, then upload ONNX, test data and
         card; the server re-runs the test data and stores its own figures."""
@@ -214,6 +215,8 @@ class Client:
         ):
             if value:
                 metadata[key] = value
+        if private is not None:
+            metadata["private"] = private
         return self.upload(
             name, checked.model_bytes, test_data=checked.test_data, card=card, metadata=metadata
         )

@@ -124,11 +124,10 @@ def pull(
         label_outputs=tuple((record.get("metadata") or {}).get("label_outputs") or ()),
         client_parity=parity,
         provenance=provenance,
+        private=bool(source.get("private")),
     )
     card = record.get("card") or source.get("card")
     added = service.publish_received(principal, name, model_bytes, test_data, card, metadata)
-    if source.get("private"):
-        service.patch_model(principal, name, {"private": True})
     return added, True
 
 

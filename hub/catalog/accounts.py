@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from hub.catalog.account_tables import SCOPES, ApiToken, User
@@ -172,12 +172,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def authenticate(session: Session, token: str, now: datetime | None = None) -> Principal:
-    """The principal a bearer token stands for; Unauthorized saying why it is refused.
-
-    The message never repeats the token. ``last_used_at`` is refreshed (at most once a minute),
-    so the caller should commit.
-    """
+def check_token(
+    session: Session, token: str, now: datetime | None = None
+) -> tuple[Principal, bool]:
+    """(the principal a bearer token stands for, whether its ``last_used_at`` is stale);
+    Unauthorized saying why it is refused. Reads only: the message never repeats the token."""
     if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
         raise Unauthorized("malformed token: expected 'onh_' followed by 43 characters")
     row = session.scalar(
@@ -192,12 +191,26 @@ def authenticate(session: Session, token: str, now: datetime | None = None) -> P
         raise Unauthorized(f"token {row.prefix}... was revoked")
     if row.expires_at is not None and _aware(row.expires_at) <= now:
         raise Unauthorized(f"token {row.prefix}... expired at {_aware(row.expires_at).isoformat()}")
-    if row.last_used_at is None or now - _aware(row.last_used_at) >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
+    stale = row.last_used_at is None or now - _aware(row.last_used_at) >= LAST_USED_RESOLUTION
     scopes = frozenset(s for s in row.scopes if s in SCOPES)
     if "admin" in scopes and not row.user.admin:
         scopes = scopes - {"admin"}  # the user lost admin rights after the token was made
-    return Principal(user=row.user.name, scopes=scopes, token_id=row.id)
+    return Principal(user=row.user.name, scopes=scopes, token_id=row.id), stale
+
+
+def touch_token(session: Session, token_id: int, now: datetime | None = None) -> None:
+    """Record that the token was just used."""
+    session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now or utcnow())
+    )
+
+
+def authenticate(session: Session, token: str, now: datetime | None = None) -> Principal:
+    """:func:`check_token`, refreshing ``last_used_at`` when stale (the caller commits)."""
+    principal, stale = check_token(session, token, now)
+    if stale and principal.token_id is not None:
+        touch_token(session, principal.token_id, now)
+    return principal
 
 
 def principal_for_user(session: Session, name: str) -> Principal:

@@ -51,6 +51,9 @@ class UploadMetadata:
     label_outputs: tuple[str, ...] = ()
     client_parity: dict[str, Any] | None = None
     provenance: dict[str, Any] | None = None
+    #: For a new model: created private (its events never reach strangers). Ignored afterwards:
+    #: an existing model's privacy changes only through PATCH (owner or admin).
+    private: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,8 +75,16 @@ class CatalogService:
 
     # -- who --------------------------------------------------------------------------------
     def authenticate(self, token: str) -> Principal:
-        """The principal of a bearer token (Unauthorized when unknown, revoked, expired)."""
-        return self.hub.db.transaction(lambda s: accounts.authenticate(s, token))
+        """The principal of a bearer token (Unauthorized when unknown, revoked, expired).
+
+        A read; a write (``last_used_at``) only about once a minute per token, so requests
+        with tokens do not queue for SQLite's write lock."""
+        with self.hub.db.session() as session:
+            principal, stale = accounts.check_token(session, token)
+        if stale and principal.token_id is not None:
+            token_id = principal.token_id
+            self.hub.db.transaction(lambda s: accounts.touch_token(s, token_id))
+        return principal
 
     def model_access(self, name: str) -> access.ModelAccess | None:
         with self.hub.db.session() as session:
@@ -249,6 +260,8 @@ class CatalogService:
                     card=card.render() if card else None,
                     tags=[*tags, *(card.tags if card else [])],
                 )
+                if found is None and metadata.private:
+                    model.private = True
                 version = queries.add_version(
                     session,
                     model,

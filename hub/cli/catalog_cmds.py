@@ -141,6 +141,18 @@ def models(search: str | None, task: str | None, tag: str | None, as_json: bool)
     out.print(table, soft_wrap=True)
 
 
+def _provenance_lines(version: VersionInfo) -> list[str]:
+    """Where a pulled version came from (``onnxhub pull``): source URL, version, sha256."""
+    source = version.metadata.get("provenance")
+    if not isinstance(source, dict):
+        return []
+    return [
+        f"  pulled    from {source.get('source_url')} "
+        f"{source.get('source_model')}:{source.get('source_version')} "
+        f"(sha256 {str(source.get('sha256'))[:12]}...)"
+    ]
+
+
 def _describe(version: VersionInfo) -> str:
     lines = [
         f"{version.ref}  ({version.family}, {version.framework} {version.framework_version})",
@@ -149,6 +161,7 @@ def _describe(version: VersionInfo) -> str:
         f"  task      {version.task or '-'}",
         f"  onnx      opset {version.opset}, IR {version.ir_version}, {version.size} bytes",
         f"  sha256    {version.sha256}",
+        *_provenance_lines(version),
         "  inputs",
         *[f"    {t.name}: {t.datatype} {list(t.shape)}" for t in version.inputs],
         "  outputs",

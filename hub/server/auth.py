@@ -157,7 +157,10 @@ async def filter_index(request: web.Request, entries: list[dict[str, Any]]) -> l
 
 async def may_see_event(request: web.Request, event: dict[str, Any]) -> bool:
     """Whether an SSE event (catalog or runtime) concerns a model the caller may see."""
-    return await request.app[AUTH_GATE].may_read(principal_of(request), event.get("model"))
+    gate = request.app[AUTH_GATE]
+    if str(event.get("kind", "")).startswith(ACCESS_EVENTS):
+        gate.forget(event.get("model"))  # judge it by the access it brought, not a cached one
+    return await gate.may_read(principal_of(request), event.get("model"))
 
 
 _MODEL_LABEL = re.compile(r'[{,]model="((?:[^"\\]|\\.)*)"')

@@ -31,10 +31,21 @@ async def _publish(client, export, token: str, name: str = "iris", **metadata): 
     return await resp.json()
 
 
-async def test_whoami_names_the_token_owner_and_scopes(client, tokens) -> None:
+async def test_whoami_names_the_token_owner_and_scopes(client, api_hub, tokens) -> None:
     assert await (await client.get("/api/whoami")).json() == {"user": None, "scopes": []}
     resp = await client.get("/api/whoami", headers=bearer(tokens["alice"]))
     assert await resp.json() == {"user": "alice", "scopes": ["write"]}
+    with api_hub.db.session() as session:
+        used = {t.name: t.last_used_at for t in accounts.list_tokens(session, "alice")}
+    assert used["default"] is not None and used["ro"] is None  # only the token used is touched
+    stored = {t.token_hash for t in _all_tokens(api_hub)}
+    assert tokens["alice"] not in stored  # only hashes are kept
+    assert accounts.hash_token(tokens["alice"]) in stored
+
+
+def _all_tokens(hub):  # type: ignore[no-untyped-def]
+    with hub.db.session() as session:
+        return accounts.list_tokens(session)
 
 
 @pytest.mark.parametrize(

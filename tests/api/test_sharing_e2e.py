@@ -32,8 +32,8 @@ def first_hub(api_hub, tokens, logreg):  # type: ignore[no-untyped-def]
     url = server.start()
     model, X = logreg
     with hub.Client(url, token=tokens["alice"]) as client:
-        version = client.publish(model, name="iris", sample=X, alias="production")
-        client.update_model("iris", private=True)
+        version = client.publish(model, name="iris", sample=X, alias="production", private=True)
+        assert client.update_model("iris", description="Iris, kept private")["private"] is True
     try:
         yield url, version, model, X
     finally:
@@ -143,6 +143,9 @@ def test_login_push_and_pull_from_the_command_line(first_hub, tokens, tmp_path) 
     assert "pulled" in result.output and "iris-copy:1" in result.output
     result = runner.invoke(cli, ["pull", url, "iris:1", "--as", "iris-copy"], env=env)
     assert result.exit_code == 0 and "already here" in result.output
+    result = runner.invoke(cli, ["show", "iris-copy"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"pulled    from {url} iris:1 (sha256 {version['sha256'][:12]}" in result.output
 
     result = runner.invoke(cli, ["push", "iris-copy:1", "--to", url, "--json"], env=env)
     assert result.exit_code == 0, result.output

@@ -59,6 +59,21 @@ async def test_upload_stores_the_servers_own_parity_figures(client, api_hub, tok
     assert detail["library"] == "sklearn" and detail["task"] == "tabular-classification"
 
 
+async def test_a_model_can_be_created_private(client, tokens, iris_export):
+    resp = await client.post(
+        "/api/models/secret/versions",
+        data=iris_form(iris_export, private=True),
+        headers=bearer(tokens["alice"]),
+    )
+    assert resp.status == 201
+    assert (await client.get("/api/models/secret")).status == 404
+    owner = await client.get("/api/models/secret", headers=bearer(tokens["alice"]))
+    assert (await owner.json())["private"] is True
+    form = iris_form(iris_export, private="yes")
+    resp = await client.post("/api/models/x/versions", data=form, headers=bearer(tokens["alice"]))
+    assert resp.status == 400 and "'private'" in (await resp.json())["error"]
+
+
 async def test_test_data_that_the_model_does_not_reproduce_is_422(
     client, api_hub, tokens, iris_export
 ):

@@ -33,6 +33,7 @@ METADATA_FIELDS = {
     "label_outputs": "list",
     "parity": "dict",
     "provenance": "dict",
+    "private": "bool",
 }
 CHUNK = 256 * 1024
 
@@ -73,6 +74,8 @@ def parse_metadata(raw: bytes) -> UploadMetadata:
             raise InvalidInput(f"metadata field {key!r} must be a list of strings")
         if kind == "dict" and not isinstance(value, dict):
             raise InvalidInput(f"metadata field {key!r} must be a JSON object")
+        if kind == "bool" and not isinstance(value, bool):
+            raise InvalidInput(f"metadata field {key!r} must be true or false")
     return UploadMetadata(
         tags=tuple(data.get("tags") or ()),
         task=data.get("task"),
@@ -86,6 +89,7 @@ def parse_metadata(raw: bytes) -> UploadMetadata:
         label_outputs=tuple(data.get("label_outputs") or ()),
         client_parity=data.get("parity"),
         provenance=data.get("provenance"),
+        private=data.get("private"),
     )
 
 

@@ -230,7 +230,12 @@ SCHEMAS: dict[str, Any] = {
             "model": {"type": "string", "contentMediaType": "application/octet-stream"},
             "test_data": {"type": "string", "contentMediaType": "application/octet-stream"},
             "card": {"type": "string"},
-            "metadata": {"type": "string", "description": "JSON object"},
+            "metadata": {
+                "type": "string",
+                "description": "JSON object: tags, task, license, description, alias, family, "
+                "framework, framework_version, library, label_outputs, parity, provenance, "
+                "private (a new model only)",
+            },
         },
     },
     "AliasTarget": {
