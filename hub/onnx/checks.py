@@ -65,7 +65,7 @@ def check_external_data(model: ModelProto, base_dir: Path) -> None:
         if location is None:
             raise InvalidModelFile(f"tensor {tensor.name!r} has external data without a location")
         # No absolute path, no ".." or hidden component; then no symlink that leaves the folder.
-        check_member_path(location, f"tensor {tensor.name!r}'s external data")
+        check_member_path(location, f"tensor {tensor.name!r}")
         target = (base / location).resolve()
         if Path(location).is_absolute() or not target.is_relative_to(base):
             raise InvalidModelFile(

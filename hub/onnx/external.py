@@ -32,21 +32,27 @@ def check_member_path(location: str, what: str = "file") -> str:
     """``location`` as a clean relative POSIX path inside a model's folder, or InvalidModelFile.
 
     Refused: empty, absolute, backslashes, ``.``/``..`` components, hidden components
-    (starting with ``.``), NUL. Returns the normalised path (``a/b.bin``).
+    (starting with ``.``), NUL. Returns the normalised path (``a/b.bin``). ``what`` names the
+    owner in the message (``tensor 'W'``).
     """
     if not location or "\x00" in location or "\\" in location:
-        raise InvalidModelFile(f"{what} location {location!r} is not a relative path; refused")
-    path = PurePosixPath(location)
-    if path.is_absolute() or location.startswith("/"):
-        raise InvalidModelFile(f"{what} location {location!r} is absolute; refused")
+        raise InvalidModelFile(
+            f"{what} names the location {location!r}, not a relative path; refused"
+        )
+    if PurePosixPath(location).is_absolute():
+        raise InvalidModelFile(
+            f"{what} points outside the model's folder ({location!r}: absolute); refused"
+        )
     for part in location.split("/"):
         if part in ("", ".", ".."):
             raise InvalidModelFile(
-                f"{what} location {location!r} leaves or re-enters the model's folder; refused"
+                f"{what} points outside the model's folder ({location!r}); refused"
             )
         if part.startswith("."):
-            raise InvalidModelFile(f"{what} location {location!r} has a hidden component; refused")
-    return str(path)
+            raise InvalidModelFile(
+                f"{what} points at a hidden file or folder ({location!r}); refused"
+            )
+    return str(PurePosixPath(location))
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ def external_tensors(model: ModelProto) -> list[ExternalTensor]:
         entries = {e.key: e.value for e in tensor.external_data}
         if "location" not in entries:
             raise InvalidModelFile(f"tensor {tensor.name!r} has external data without a location")
-        location = check_member_path(entries["location"], f"tensor {tensor.name!r}'s data")
+        location = check_member_path(entries["location"], f"tensor {tensor.name!r}")
         try:
             offset = int(entries.get("offset") or 0)
             length = int(entries["length"]) if entries.get("length") else None
