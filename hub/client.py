@@ -217,6 +217,8 @@ class Client:
                 metadata[key] = value
         if private is not None:
             metadata["private"] = private
+        if checked.exported.latent_input:
+            metadata["latent_input"] = checked.exported.latent_input
         return self.upload(
             name, checked.model_bytes, test_data=checked.test_data, card=card, metadata=metadata
         )

@@ -83,6 +83,8 @@ def push(hub: Any, client: Client, name: str, ref: int | str | None) -> dict[str
         metadata["task"] = version.task
     if version.metadata.get("library"):
         metadata["library"] = str(version.metadata["library"])
+    if version.latent_input:
+        metadata["latent_input"] = version.latent_input
     test_data = hub.test_data(version) if version.test_data_sha256 else None
     return client.upload(
         name, hub.model_bytes(version), test_data=test_data, card=card or None, metadata=metadata
@@ -125,6 +127,7 @@ def pull(
         client_parity=parity,
         provenance=provenance,
         private=bool(source.get("private")),
+        latent_input=(record.get("metadata") or {}).get("latent_input"),
     )
     card = record.get("card") or source.get("card")
     added = service.publish_received(principal, name, model_bytes, test_data, card, metadata)

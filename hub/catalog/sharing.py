@@ -54,6 +54,8 @@ class UploadMetadata:
     #: For a new model: created private (its events never reach strangers). Ignored afterwards:
     #: an existing model's privacy changes only through PATCH (owner or admin).
     private: bool | None = None
+    #: A generator's noise input (``[n, d]``): the server draws it from ``seed``/``num_samples``.
+    latent_input: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -209,6 +211,8 @@ class CatalogService:
             label_outputs=metadata.label_outputs,
             label="part 'model'",
         )
+        if metadata.latent_input is not None:
+            _check_latent_input(received, metadata.latent_input)
         if received.report is not None and not received.report.passed:
             raise ParityFailed(
                 f"the test data re-run here does not match its expected outputs; nothing was "
@@ -241,6 +245,8 @@ class CatalogService:
                 extra["client_parity"] = metadata.client_parity
             if metadata.provenance is not None:
                 extra["provenance"] = metadata.provenance
+            if metadata.latent_input is not None:
+                extra["latent_input"] = metadata.latent_input
 
             def write(session: Session) -> dict[str, Any]:
                 found = access.model_access(session, name)
@@ -340,6 +346,14 @@ class CatalogService:
             )
 
         self.hub.db.transaction(write)
+
+
+def _check_latent_input(received: ReceivedModel, name: str) -> None:
+    spec = next((t for t in received.inputs if t.name == name), None)
+    if spec is None or len(spec.shape) != 2 or spec.shape[1] <= 0:
+        raise InvalidInput(
+            f"metadata field 'latent_input': {name!r} is not a [n, d] input of the model"
+        )
 
 
 def _text(changes: dict[str, Any], key: str, limit: int) -> str:

@@ -156,3 +156,32 @@ def test_login_push_and_pull_from_the_command_line(first_hub, tokens, tmp_path) 
         cli, ["push", "iris-copy", "--to", url], env={**env, "ONNXHUB_TOKEN": tokens["bob"]}
     )
     assert result.exit_code == 9 and "owner and collaborators" in result.output  # 403
+
+
+def test_generator_uploaded_over_http_samples_by_seed(api_hub, tokens) -> None:
+    from onnx_graphs import generator_model
+
+    from hub.errors import InvalidInput
+    from hub.families.generation import draw_latent
+
+    graph, weights = generator_model(latent_dim=4, out_dim=3)
+    server = LiveServer(api_hub)
+    url = server.start()
+    try:
+        with hub.Client(url, token=tokens["alice"]) as client:
+            with pytest.raises(InvalidInput, match="'latent_input'"):
+                client.upload(
+                    "gan",
+                    graph.SerializeToString(),
+                    metadata={"task": "generation", "latent_input": "sample"},
+                )
+            client.upload(
+                "gan",
+                graph.SerializeToString(),
+                metadata={"task": "generation", "latent_input": "latent"},
+            )
+            samples = client.pipeline("generation", "gan")(5, seed=7)
+    finally:
+        server.stop()
+    expected = draw_latent(5, 4, 7).astype(np.float32) @ weights
+    np.testing.assert_allclose(samples, expected, rtol=1e-5, atol=1e-6)

@@ -34,6 +34,7 @@ METADATA_FIELDS = {
     "parity": "dict",
     "provenance": "dict",
     "private": "bool",
+    "latent_input": "str",
 }
 CHUNK = 256 * 1024
 
@@ -90,6 +91,7 @@ def parse_metadata(raw: bytes) -> UploadMetadata:
         client_parity=data.get("parity"),
         provenance=data.get("provenance"),
         private=data.get("private"),
+        latent_input=data.get("latent_input"),
     )
 
 

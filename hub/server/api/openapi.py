@@ -234,7 +234,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "description": "JSON object: tags, task, license, description, alias, family, "
                 "framework, framework_version, library, label_outputs, parity, provenance, "
-                "private (a new model only)",
+                "private (a new model only), latent_input (a generator's noise input)",
             },
         },
     },
