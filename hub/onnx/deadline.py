@@ -8,8 +8,10 @@ included, and then fails the run. :class:`RunGuard` owns one run's flag; whoever
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -71,3 +73,25 @@ def run_with_time_limit(
         raise
     finally:
         timer.cancel()
+
+
+_TIME_LIMIT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "onnxhub_run_time_limit", default=None
+)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Within the block, runs made through :func:`hub.onnx.feeds.run_session` without their own
+    limit stop after ``seconds`` (``Hub.export`` sets ``Settings.parity_timeout`` this way, so
+    every export check it calls is covered without passing the limit through each one)."""
+    token = _TIME_LIMIT.set(seconds)
+    try:
+        yield
+    finally:
+        _TIME_LIMIT.reset(token)
+
+
+def current_time_limit() -> float | None:
+    """The limit set by the innermost :func:`time_limit` block, or None."""
+    return _TIME_LIMIT.get()

@@ -205,15 +205,18 @@ def run_session(
     """Every output of ``session`` (an onnxruntime ``InferenceSession``) by name, for ``feeds``
     keyed by exactly the session's inputs; onnxruntime's own error becomes one line.
 
-    The run is stopped after ``time_limit`` seconds (None: the ``parity_timeout`` setting's
-    default; 0: no limit) with :class:`hub.onnx.deadline.RunTimedOut` naming ``label``.
+    The run is stopped after ``time_limit`` seconds (None: the enclosing
+    :func:`hub.onnx.deadline.time_limit`, else the ``parity_timeout`` setting's default; 0: no
+    limit) with :class:`hub.onnx.deadline.RunTimedOut` naming ``label``.
     """
-    from hub.onnx.deadline import RunTimedOut, run_with_time_limit
+    from hub.onnx.deadline import RunTimedOut, current_time_limit, run_with_time_limit
     from hub.settings import default
 
     names = [i.name for i in session.get_inputs()]
     check_names(names, list(feeds), label)
-    seconds = default("parity_timeout") if time_limit is None else time_limit
+    seconds = time_limit if time_limit is not None else current_time_limit()
+    if seconds is None:
+        seconds = default("parity_timeout")
     try:
         results = run_with_time_limit(
             session, None, {n: feeds[n] for n in names}, seconds, label

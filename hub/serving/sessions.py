@@ -109,7 +109,12 @@ class LoadedModel:
             timer = asyncio.get_running_loop().call_later(timeout, guard.terminate, reason)
         self._runs.add(guard)
         try:
-            return await self.executor.run(self.run, feeds, output_names, guard.options)
+            try:
+                future = self.executor.run(self._run_tracked, guard, feeds, output_names)
+            except BaseException:
+                self._runs.discard(guard)  # never started
+                raise
+            return await future
         except Exception:
             if guard.reason is None:
                 raise
@@ -123,6 +128,14 @@ class LoadedModel:
         finally:
             if timer is not None:
                 timer.cancel()
+
+    def _run_tracked(
+        self, guard: RunGuard, feeds: dict[str, np.ndarray], output_names: list[str]
+    ) -> list[np.ndarray]:
+        """On a worker thread: the run, then forgetting it (even when its caller went away)."""
+        try:
+            return self.run(feeds, output_names, guard.options)
+        finally:
             self._runs.discard(guard)
 
     def terminate_runs(self, reason: str) -> int:
@@ -145,6 +158,14 @@ class LoadedModel:
         """Close once no request holds the model any more (in-flight runs finish first)."""
         if self.active > 0:
             await self._idle.wait()
+        # A caller may have gone away while its run goes on in a thread; wait for the run
+        # (terminated by now) before the session goes.
+        for _ in range(3000):
+            if not self._runs:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            log.warning("%s: closing with %d run(s) still going", self.info.ref, len(self._runs))
         self.close()
 
     def close(self) -> None:
