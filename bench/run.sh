@@ -20,7 +20,7 @@
 #   MODELS [lr rf mlp]   CONC [1,8,64]   DURATION [10] s   WARMUP [2] s   PEERS [1]
 #   LEGS ["ort http onnxhub mlserver"]   BINARY [1]  BIN_BATCH [32]  BIN_CONC [8]
 #   ENGINE [wrk] (or aiohttp, see loadgen.py)   CLIENT_CPU [0]   SERVER_CPU [1]
-#   MLSERVER_MODES ["nobatch batch"]   PEERS_DIR [/work/shared/peers] (setup.sh, run_mlserver.sh)
+#   MLSERVER_MODES ["nobatch batch"]   PEERS_DIR [<repo>/../shared/peers] (setup.sh, run_mlserver.sh)
 #   BENCH_WORK [/tmp/onnxhub-bench]  OUT [$BENCH_WORK/results/<UTC time>]
 #   PYTHON [<repo>/.venv/bin/python]  ONNXHUB [<repo>/.venv/bin/onnxhub]
 #   HUB_PORT [18100]  FLOOR_PORT [18200]  (MLServer: 18080-18082)
@@ -42,7 +42,7 @@ ENGINE="${ENGINE:-wrk}"
 CLIENT_CPU="${CLIENT_CPU-0}"
 SERVER_CPU="${SERVER_CPU-1}"
 MLSERVER_MODES="${MLSERVER_MODES:-nobatch batch}"
-PEERS_DIR="${PEERS_DIR:-/work/shared/peers}"
+PEERS_DIR="${PEERS_DIR:-$REPO/../shared/peers}"  # the peers harness beside the repository
 export BENCH_WORK="${BENCH_WORK:-/tmp/onnxhub-bench}"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${OUT:-$BENCH_WORK/results/$STAMP}"

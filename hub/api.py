@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from hub.catalog import file_queries, queries
 from hub.catalog.artifacts import open_store
 from hub.catalog.db import Database
-from hub.catalog.manifest import Manifest
-from hub.catalog.model_files import download, materialise, store_checked_files
+from hub.catalog.gc import DEFAULT_MIN_AGE, GcReport, publishing_lock
+from hub.catalog.gc import collect as collect_blobs
 from hub.catalog.records import EventInfo, ModelInfo, VersionInfo
-from hub.errors import InvalidInput, ParityFailed
-from hub.export.cards import ModelCard, parse_card
-from hub.export.convert import CheckedExport, convert_and_check
-from hub.export.parity import ParityReport, Tolerance, compare_outputs, unpack_test_data
-from hub.families.registry import FamilyRegistry, get_plugin_manager
-from hub.families.types import SampleData
-from hub.onnx.predictor import Predictor
-from hub.onnx.sessions import make_session
-from hub.settings import ServingOptions, Settings
+from hub.catalog.refs import parse_version_number
+from hub.errors import InvalidInput
+from hub.settings import Settings
 
-
-def _card_from(card: str | Path | ModelCard | None) -> ModelCard:
-    if card is None:
-        return ModelCard()
-    if isinstance(card, ModelCard):
-        return card
-    if isinstance(card, Path):
-        try:
-            return parse_card(card.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InvalidInput(f"cannot read model card {str(card)!r}: {exc.strerror}") from None
-    return parse_card(card)
+if TYPE_CHECKING:  # imported where used: reading the catalog never loads onnx or onnxruntime
+    from hub import publishing
+    from hub.catalog.manifest import Manifest
+    from hub.export.cards import ModelCard
+    from hub.export.convert import CheckedExport
+    from hub.export.parity import ParityReport, Tolerance
+    from hub.families.registry import FamilyRegistry
+    from hub.families.types import SampleData
+    from hub.onnx.predictor import Predictor
 
 
 class Hub:
@@ -48,6 +39,8 @@ class Hub:
     def registry(self) -> FamilyRegistry:
         """The family plugins, discovered on first use (serving never needs them)."""
         if self._registry is None:
+            from hub.families.registry import get_plugin_manager
+
             self._registry = get_plugin_manager()
         return self._registry
 
@@ -62,6 +55,8 @@ class Hub:
 
     @property
     def tolerance(self) -> Tolerance:
+        from hub.export.parity import Tolerance
+
         s = self.settings
         return Tolerance(s.parity_atol, s.parity_rtol, s.parity_max_label_mismatch)
 
@@ -76,6 +71,8 @@ class Hub:
         opset: int | None = None,
     ) -> CheckedExport:
         """Export and check without publishing anything."""
+        from hub.export.convert import convert_and_check
+
         return convert_and_check(
             self.registry,
             model_or_path,
@@ -90,7 +87,7 @@ class Hub:
         model_or_path: Any,
         *,
         name: str,
-        sample: SampleData,
+        sample: SampleData = None,
         family: str | None = None,
         card: str | Path | ModelCard | None = None,
         tags: Iterable[str] = (),
@@ -106,104 +103,87 @@ class Hub:
         Nothing is written unless every check passes: a failed parity check raises
         :class:`ParityFailed` (pass ``allow_parity_failure=True`` to publish anyway, the report
         is stored either way). Identical bytes are stored once; each publish is a new version.
+        ``sample`` may be omitted only for a model that is already ONNX (a synthetic sample is
+        made). ``task`` is a name of :mod:`hub.families.tasks` or one of its aliases. The steps
+        are in :mod:`hub.publishing`.
         """
-        queries.check_model_name(name)
-        if alias is not None:
-            queries.check_alias_name(alias)
-        tags = [queries.check_tag(t) for t in tags]
-        parsed_card = _card_from(card)
-        serving = parsed_card.metadata.get("serving")
-        if serving is not None:  # checked before the (slow) export: fail fast, write nothing
-            serving = ServingOptions.decode(serving, "card front matter 'serving'")
-        checked = self.export(
-            model_or_path, sample, family=family, tolerance=tolerance, opset=opset
+        from hub import publishing
+
+        request = publishing.check_request(
+            name, alias=alias, tags=tags, card=card, task=task, license=license
         )
-        if not checked.report.passed and not allow_parity_failure:
-            if checked.files is not None:
-                checked.files.cleanup()
-            raise ParityFailed(
-                f"parity check failed for {name!r}; nothing was published "
-                f"(override with --allow-parity-failure)\n{checked.report.summary()}",
-                checked.report,
-            )
-        defaults = checked.card_defaults
-        resolved_task = task or parsed_card.task or checked.exported.task or defaults.get("task")
-        all_tags = [*tags, *parsed_card.tags, *[str(t) for t in defaults.get("tags", [])]]
-        created: list[str] = []
+        from hub.onnx.deadline import RunTimedOut
+
         try:
-            # Every file streamed into the store (graph, then external data): the manifest.
-            manifest = store_checked_files(
-                self.artifacts, checked.model_bytes, checked.files, created
+            checked = self.export(
+                model_or_path, sample, family=family, tolerance=tolerance, opset=opset
             )
-            model_sha = manifest.graph.sha256
-            data_sha, new = self.artifacts.put(checked.test_data)
-            if new:
-                created.append(data_sha)
-            extra: dict[str, Any] = {
-                "library": defaults.get("library", checked.framework),
-                "label_outputs": list(checked.exported.label_outputs),
-                **checked.exported.metadata,
-            }
-            if checked.exported.latent_input:
-                extra["latent_input"] = checked.exported.latent_input
-            if serving is not None:
-                extra["serving"] = serving.as_dict()
-
-            def write(session):  # type: ignore[no-untyped-def]
-                model = queries.upsert_model(
-                    session,
-                    name,
-                    self.settings.owner,
-                    task=resolved_task,
-                    license=license or parsed_card.license,
-                    description=parsed_card.description,
-                    card=parsed_card.render() or None,
-                    tags=all_tags,
-                )
-                version = queries.add_version(
-                    session,
-                    model,
-                    family=checked.family,
-                    framework=checked.framework,
-                    framework_version=checked.exported.framework_version,
-                    opset=checked.opset,
-                    ir_version=checked.ir_version,
-                    inputs=[t.to_json() for t in checked.inputs],
-                    outputs=[t.to_json() for t in checked.outputs],
-                    sha256=model_sha,
+        except RunTimedOut as exc:
+            raise RunTimedOut(f"publishing {name!r}: {exc.message}") from None
+        try:
+            publishing.require_parity(checked, name, allow_parity_failure)
+            entry = publishing.catalog_entry(request, checked)
+            with publishing_lock(self.artifacts):  # gc never deletes between store and commit
+                manifest, data_sha = self._store_blobs(checked)
+                fields = publishing.version_fields(
+                    entry,
+                    checked,
+                    sha256=manifest.graph.sha256,
                     size=manifest.total_size,
-                    parity=checked.report.to_json(),
                     test_data_sha256=data_sha,
-                    task=resolved_task,
-                    extra=extra,
                 )
-                file_queries.add_version_files(session, version, manifest)
-                if alias is not None:
-                    queries.set_alias(session, model, alias, version.number)
-                session.flush()
-                session.expire(model, ["aliases"])
-                model = queries.require_model(session, name)
-                return queries.version_info(model, version)
-
-            return self.db.transaction(write)
-        except BaseException:
-            self._drop_unreferenced(created)
-            raise
+                return self.db.transaction(
+                    lambda session: self._write_version(session, request, entry, fields, manifest)
+                )
         finally:
             if checked.files is not None:
                 checked.files.cleanup()
 
-    def _drop_unreferenced(self, digests: list[str]) -> None:
-        if not digests:
-            return
-        try:
-            with self.db.session() as session:
-                for digest in digests:
-                    if not queries.blob_in_use(session, digest):
-                        self.artifacts.delete(digest)
-        except Exception:  # the catalog itself is what failed; the blobs are unreferenced
-            for digest in digests:
-                self.artifacts.delete(digest)
+    def _store_blobs(self, checked: CheckedExport) -> tuple[Manifest, str | None]:
+        """The export's files and test data in the artifact store (never deleted here: a
+        failed publish leaves them to ``onnxhub gc``, as a concurrent publish may share them)."""
+        from hub.catalog.model_files import store_checked_files
+
+        manifest = store_checked_files(self.artifacts, checked.model_bytes, checked.files, [])
+        data_sha = None
+        if checked.test_data is not None:
+            data_sha, _ = self.artifacts.put(checked.test_data)
+        return manifest, data_sha
+
+    def _write_version(
+        self,
+        session: Any,
+        request: publishing.PublishRequest,
+        entry: publishing.CatalogEntry,
+        fields: dict[str, Any],
+        manifest: Manifest,
+    ) -> VersionInfo:
+        """The model (created or updated), its new version, files and alias, in ``session``."""
+        model = queries.upsert_model(
+            session,
+            request.name,
+            self.settings.owner,
+            task=entry.task,
+            license=entry.license,
+            description=request.card.description,
+            card=request.card.render() or None,
+            tags=list(entry.tags),
+        )
+        version = queries.add_version(session, model, **fields)
+        file_queries.add_version_files(session, version, manifest)
+        if request.alias is not None:
+            queries.set_alias(session, model, request.alias, version.number)
+        session.flush()
+        session.expire(model, ["aliases"])
+        model = queries.require_model(session, request.name)
+        return queries.version_info(model, version)
+
+    def collect_garbage(
+        self, *, dry_run: bool = True, min_age: float = DEFAULT_MIN_AGE
+    ) -> GcReport:
+        """Blobs no live version (or other catalog row) references, deleted unless
+        ``dry_run``; blobs younger than ``min_age`` seconds are kept (see :mod:`hub.catalog.gc`)."""
+        return collect_blobs(self.db.engine, self.artifacts, dry_run=dry_run, min_age=min_age)
 
     # -- reading ---------------------------------------------------------------------------
     def get_model(self, name: str) -> ModelInfo:
@@ -214,9 +194,18 @@ class Hub:
     def list_models(
         self, search: str | None = None, task: str | None = None, tag: str | None = None
     ) -> list[ModelInfo]:
-        """Models matching a search string, task and tag."""
+        """Models matching a search string (a literal substring), task and tag.
+
+        ``task`` is a task of :mod:`hub.families.tasks` or an alias of one (InvalidInput for
+        another name); versions catalogued under an alias of it match too.
+        """
+        tasks = None
+        if task:
+            from hub.families.tasks import task_spellings
+
+            tasks = task_spellings(task)
         with self.db.session() as session:
-            return [queries.model_info(m) for m in queries.list_models(session, search, task, tag)]
+            return [queries.model_info(m) for m in queries.list_models(session, search, tasks, tag)]
 
     def get_version(self, name: str, ref: int | str | None = None) -> VersionInfo:
         """A version by number or alias; None means ``production`` if set, else the latest."""
@@ -231,9 +220,7 @@ class Hub:
 
     def set_alias(self, name: str, alias: str, version: int | str) -> VersionInfo:
         """Create or move ``alias`` to ``version``; emits ``alias.set``."""
-        number = queries.parse_ref(version)
-        if not isinstance(number, int):
-            raise InvalidInput(f"an alias points at a version number, not {version!r}")
+        number = parse_version_number(version)
 
         def write(session):  # type: ignore[no-untyped-def]
             model = queries.require_model(session, name, for_update=True)
@@ -288,17 +275,14 @@ class Hub:
         """The path of ``version``'s graph in a local folder holding all its files (hard links
         to the store where possible), each verified against the manifest: what onnxruntime
         loads, so that it memory-maps external weights. StorageError names a bad file."""
+        from hub.catalog.model_files import materialise
+
         return materialise(
             self.artifacts,
             self.manifest(version),
             self.settings.home / "cache" / "versions",
             version.ref,
         )
-
-    def download_files(self, version: VersionInfo, folder: Path) -> list[Path]:
-        """Copy ``version``'s graph and data files into ``folder`` (streamed, each sha256
-        verified); the paths written, graph first."""
-        return download(self.artifacts, self.manifest(version), folder, version.ref)
 
     def prune_local_folders(self) -> list[Path]:
         """Remove local version folders (:meth:`materialise`) that no live version needs; run
@@ -310,9 +294,18 @@ class Hub:
             keep = {m.digest for m in file_queries.live_manifests(session)}
         return prune(self.settings.home / "cache" / "versions", keep)
 
+    def download_files(self, version: VersionInfo, folder: Path) -> list[Path]:
+        """Copy ``version``'s graph and data files into ``folder`` (streamed, each sha256
+        verified); the paths written, graph first."""
+        from hub.catalog.model_files import download
+
+        return download(self.artifacts, self.manifest(version), folder, version.ref)
+
     def open(self, name: str, ref: int | str | None = None) -> Predictor:
         """A ready onnxruntime predictor for ``name`` at ``ref``."""
+        from hub.onnx.predictor import Predictor
         from hub.onnx.providers import choose_providers
+        from hub.onnx.sessions import make_session
 
         version = self.get_version(name, ref)
         source = self.model_source(version)
@@ -327,6 +320,8 @@ class Hub:
 
     def check(self, name: str, ref: int | str | None = None) -> tuple[VersionInfo, ParityReport]:
         """Re-run the version's test data set through onnxruntime here; same figures as publish."""
+        from hub.export.parity import ParityReport, compare_outputs, unpack_test_data
+
         predictor = self.open(name, ref)
         feeds, expected = unpack_test_data(self.test_data(predictor.version))
         outputs = predictor.predict(feeds)

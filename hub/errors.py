@@ -85,6 +85,16 @@ class ExportFailed(HubError):
     exit_code = 5
 
 
+class ModelFault(HubError):
+    """A catalogued model answers against its own signature (e.g. not one row per input row).
+
+    The request was fine (HTTP 500: the model is at fault); the version must be republished.
+    """
+
+    status = 500
+    exit_code = 5
+
+
 class PluginError(HubError):
     """A plugin is broken, incompatible, duplicated, or raised inside a hook."""
 

@@ -111,3 +111,32 @@ def ridge():  # type: ignore[no-untyped-def]
     X = rng.standard_normal((80, 5)).astype(np.float32)
     y = X @ np.arange(1, 6, dtype=np.float32) + 0.5
     return Ridge(alpha=0.1).fit(X[:60], y[:60]), X[60:]
+
+
+# -- the suite fails when a run leaves untracked files or folders in the repository -------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from repository_litter import snapshot
+
+    session.config.stash[_LITTER_BEFORE] = snapshot()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from repository_litter import left_behind
+
+    before = session.config.stash.get(_LITTER_BEFORE, None)
+    if before is None:
+        return
+    litter = left_behind(before)
+    if litter:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = "the test run left these in the repository (tests write under tmp_path only):"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+            for path in litter:
+                reporter.write_line(f"  {path}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_LITTER_BEFORE = pytest.StashKey[tuple[set[str], set[str]]]()

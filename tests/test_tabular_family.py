@@ -66,7 +66,7 @@ def test_a_classifier_pipeline_exports_with_labels_probabilities_and_metadata() 
     assert family.claim(Path("m.gb")) == FILE_SCORE and family.claim(Path("m.txt")) is None
 
     exported = family.export(model, X[:20], opset=None)
-    assert exported.task == "classification" and exported.label_outputs == ("label",)
+    assert exported.task == "tabular-classification" and exported.label_outputs == ("label",)
     assert exported.metadata["estimator"] == "GradientBoostingClassifier"
     assert exported.metadata["stages"] == 7
     assert exported.metadata["converter"].startswith("skl2onnx ")
@@ -88,7 +88,7 @@ def test_a_regressor_exports_variable_rows() -> None:
     model = GradientBoostingRegressor(n_estimators=5).fit(X, y)
     family = BoostingFamily()
     exported = family.export(model, X[:10], opset=None)
-    assert exported.task == "regression" and exported.label_outputs == ()
+    assert exported.task == "tabular-regression" and exported.label_outputs == ()
     (variable,) = _run(exported.model, exported.feeds[INPUT_NAME])
     framework = family.predict(model, X[:10], exported)["variable"]
     assert framework.shape == (10, 1)

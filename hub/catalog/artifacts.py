@@ -38,10 +38,14 @@ class ArtifactStore:
         return self.root / digest[:2] / digest
 
     def put(self, data: bytes) -> tuple[str, bool]:
-        """Store ``data``; returns (sha256, whether this call created the blob)."""
+        """Store ``data``; returns (sha256, whether this call created the blob).
+
+        Storing bytes that are already there refreshes the blob's time, so ``onnxhub gc``
+        (which keeps young blobs) never collects it while this publish commits.
+        """
         digest = sha256_hex(data)
         target = self.path(digest)
-        if target.is_file():
+        if _refresh(target):
             return digest, False
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +78,7 @@ class ArtifactStore:
                     handle.flush()
                     os.fsync(handle.fileno())
                 target = self.path(digest)
-                if target.is_file():
+                if _refresh(target):
                     return digest, size, False
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp_name, target)
@@ -100,8 +104,20 @@ class ArtifactStore:
         return data
 
     def delete(self, digest: str) -> None:
-        """Remove a blob (used to undo a publish whose catalog write failed)."""
+        """Remove a blob. Only ``onnxhub gc`` does (:mod:`hub.catalog.gc`): a publish never
+        deletes inline, since a concurrent publish of identical bytes may share the blob."""
         self.path(digest).unlink(missing_ok=True)
+
+
+def _refresh(target: Path) -> bool:
+    """Touch ``target`` if it exists (True), so it counts as freshly stored; else False."""
+    try:
+        os.utime(target)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError:  # a read-only store: the blob is there, and gc cannot run on it either
+        return target.is_file()
 
 
 def is_url(location: str | Path) -> bool:

@@ -7,9 +7,10 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,13 +45,31 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def sqlite_file(parsed: URL) -> Path | None:
+    """The file a SQLite URL opens whose folder may need creating; None for an in-memory
+    database or a read-only one. A URI filename (``sqlite:///file:/abs/path?mode=ro&uri=true``)
+    is a URI, not a relative folder named ``file:``."""
+    database = parsed.database
+    if not database or database == ":memory:":
+        return None
+    if str(parsed.query.get("uri", "")).lower() in ("true", "1") and database.startswith("file:"):
+        uri = urlsplit(database)
+        options = parse_qs(uri.query)
+        if options.get("mode", [""])[0] in ("ro", "memory") or uri.path in ("", ":memory:"):
+            return None
+        if str(parsed.query.get("mode", "")) in ("ro", "memory"):
+            return None
+        return Path(unquote(uri.path)).expanduser()
+    return Path(database).expanduser()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; for SQLite the parent folder is created and WAL mode is on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            folder = Path(database).expanduser().parent
+        database = sqlite_file(parsed)
+        if database is not None:
+            folder = database.parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from hub.errors import StorageError
+
+if TYPE_CHECKING:  # alembic is imported only when a schema must be read or changed
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The revision equal to the schema that onnxhub 0.1.0 made with ``create_all``.
@@ -39,6 +41,8 @@ BASELINE_TABLES = frozenset(
 def alembic_config(connection: Connection | None = None, location: Path = MIGRATIONS) -> Config:
     """An alembic Config for the scripts in ``location`` (default: the shipped ones);
     ``connection`` is what ``env.py`` runs on."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(location))
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
@@ -55,7 +59,38 @@ def alembic_config(connection: Connection | None = None, location: Path = MIGRAT
 
 @functools.cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
+@functools.cache
+def _shipped_head() -> str | None:
+    """The single head of the shipped scripts, read from their ``revision`` and
+    ``down_revision`` lines without importing alembic (None when that is not plain)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        revisions.add(found["revision"].strip().strip("\"'"))
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", found.get("down_revision", "")))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(connection: Connection) -> bool:
+    """True when the database's one recorded revision is the shipped head: one query, and
+    no alembic import (opening an up-to-date catalog is what every CLI command does)."""
+    head = _shipped_head()
+    if head is None or not sa.inspect(connection).has_table("alembic_version"):
+        return False
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    return len(rows) == 1 and rows[0][0] == head
 
 
 def head_revision() -> str:
@@ -97,6 +132,8 @@ class SchemaState:
 
 def state(connection: Connection) -> SchemaState:
     """Read the database's revision and tables (no writes)."""
+    from alembic.runtime.migration import MigrationContext
+
     heads = MigrationContext.configure(connection).get_current_heads()
     if len(heads) > 1:
         raise StorageError(f"the catalog is at several revisions at once: {', '.join(heads)}")
@@ -136,6 +173,8 @@ def upgrade(connection: Connection, where: str, target: str = "head") -> tuple[s
     A pre-migration (0.1.0) catalog is stamped at the baseline first; a database with only
     some of the baseline tables is refused (see :func:`check_openable`).
     """
+    from alembic import command
+
     found = state(connection)
     check_openable(found, where)
     config = alembic_config(connection)
@@ -154,6 +193,8 @@ def upgrade(connection: Connection, where: str, target: str = "head") -> tuple[s
 def prepare(connection: Connection, where: str, upgrade_older: bool) -> None:
     """What opening a catalog does: create an empty one, refuse a newer one, and upgrade an
     older one when ``upgrade_older`` (embedded SQLite) or else refuse it, naming the command."""
+    if at_head(connection):
+        return
     found = state(connection)
     check_openable(found, where)
     if found.up_to_date:
@@ -170,6 +211,8 @@ def prepare(connection: Connection, where: str, upgrade_older: bool) -> None:
 
 def next_revision_id(location: Path = MIGRATIONS) -> str:
     """``0002`` after ``0001``: revisions are numbered in order."""
+    from alembic.script import ScriptDirectory
+
     scripts = ScriptDirectory.from_config(alembic_config(location=location))
     numbers = [int(s.revision) for s in scripts.walk_revisions() if s.revision.isdigit()]
     return f"{max(numbers, default=0) + 1:04d}"
@@ -181,6 +224,8 @@ def new_revision(
     """Write ``versions/NNNN_<slug>.py`` under ``location``: the difference between the
     database behind ``connection`` (which must be at head) and the models, when
     ``autogenerate``. Returns the new file's path."""
+    from alembic import command
+
     found = state(connection)
     if not found.up_to_date:
         raise StorageError(
@@ -194,6 +239,7 @@ def new_revision(
         rev_id=next_revision_id(location),
     )
     _scripts.cache_clear()
+    _shipped_head.cache_clear()
     if isinstance(script, list):
         script = script[0]
     assert script is not None

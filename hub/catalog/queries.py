@@ -6,7 +6,6 @@ the same session, so a change and its event commit together or not at all.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
 
 from sqlalchemy import func, or_, select
@@ -15,38 +14,19 @@ from sqlalchemy.orm import Session, selectinload
 from hub.catalog import notify
 from hub.catalog.models import Alias, Event, Model, Owner, Tag, Version, utcnow
 from hub.catalog.records import EventInfo, ModelInfo, VersionInfo
-from hub.errors import InvalidInput, NotFound
+from hub.catalog.refs import (  # noqa: F401  (re-exported: the rules live in refs)
+    ALIAS_NAME,
+    MODEL_NAME,
+    TAG_NAME,
+    check_alias_name,
+    check_model_name,
+    check_tag,
+    parse_ref,
+)
+from hub.errors import NotFound
 from hub.onnx.signature import TensorSpec
 
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-ALIAS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
-TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
 PRODUCTION = "production"
-
-
-def check_model_name(name: str) -> str:
-    """Return ``name`` if it is a valid model name, else InvalidInput saying what is allowed."""
-    if not isinstance(name, str) or not MODEL_NAME.match(name):
-        raise InvalidInput(
-            f"invalid model name {name!r}: use 1-200 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return name
-
-
-def check_alias_name(alias: str) -> str:
-    """Aliases start with a letter, so ``NAME:3`` and ``NAME@prod`` never collide."""
-    if not isinstance(alias, str) or not ALIAS_NAME.match(alias):
-        raise InvalidInput(
-            f"invalid alias {alias!r}: start with a letter; then letters, digits, '.', '_', '-'"
-        )
-    return alias
-
-
-def check_tag(tag: str) -> str:
-    if not isinstance(tag, str) or not TAG_NAME.match(tag):
-        raise InvalidInput(f"invalid tag {tag!r}: letters, digits and '_.:+-' only")
-    return tag
 
 
 def add_event(
@@ -197,18 +177,6 @@ def find_version(session: Session, model: Model, number: int) -> Version:
     return version
 
 
-def parse_ref(ref: int | str | None) -> int | str | None:
-    """A version reference: an int / digit string (version) or an alias name, or None."""
-    if ref is None or isinstance(ref, int):
-        if isinstance(ref, int) and ref < 1:
-            raise InvalidInput(f"version numbers start at 1, got {ref}")
-        return ref
-    ref = ref.strip()
-    if ref.isdigit():
-        return parse_ref(int(ref))
-    return check_alias_name(ref)
-
-
 def resolve_version(session: Session, model: Model, ref: int | str | None) -> Version:
     """``ref`` as a version row: number, alias, or (None) ``production`` else the latest."""
     ref = parse_ref(ref)
@@ -265,17 +233,28 @@ def delete_alias(session: Session, model: Model, alias: str) -> None:
 
 
 def list_models(
-    session: Session, search: str | None = None, task: str | None = None, tag: str | None = None
+    session: Session,
+    search: str | None = None,
+    task: str | Iterable[str] | None = None,
+    tag: str | None = None,
 ) -> list[Model]:
-    """Models matching a name/description search, a task and a tag, by name."""
+    """Models matching a name/description search, a task and a tag, by name.
+
+    ``task`` is one name or several (a task and its aliases). ``search`` is a literal substring (case-insensitive): ``%``, ``_`` and the escape
+    character match only themselves, never act as SQL wildcards.
+    """
     query = _model_query().order_by(Model.name)
     if search:
-        pattern = f"%{search.lower()}%"
+        needle = search.lower()
         query = query.where(
-            or_(func.lower(Model.name).like(pattern), func.lower(Model.description).like(pattern))
+            or_(
+                func.lower(Model.name).contains(needle, autoescape=True),
+                func.lower(Model.description).contains(needle, autoescape=True),
+            )
         )
     if task:
-        query = query.where(Model.task == task)
+        names = [task] if isinstance(task, str) else list(task)
+        query = query.where(Model.task.in_(names))
     if tag:
         query = query.where(Model.tags.any(Tag.name == tag))
     return list(session.scalars(query))

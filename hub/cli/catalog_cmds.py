@@ -10,12 +10,9 @@ import click
 from rich.table import Table
 
 from hub.catalog.manifest import Manifest
-from hub.catalog.model_files import download as download_files
 from hub.catalog.records import VersionInfo
 from hub.cli.common import console, echo_json, open_hub, out, split_ref
-from hub.errors import InvalidInput
-from hub.export.parity import ParityReport
-from hub.export.samples import load_sample
+from hub.errors import InvalidInput, ParityFailed
 
 if TYPE_CHECKING:
     from hub.families.types import SampleData
@@ -32,7 +29,8 @@ GENERATOR_PARITY_ROWS = 16
     "--sample",
     "sample_path",
     type=click.Path(path_type=Path),
-    help="Held-out input rows (.npy, .npz per input, .csv) to check parity on.",
+    help="Held-out input rows (.npy, .npz per input, .csv) to check parity on; optional for "
+    "an .onnx file (seeded synthetic inputs are used).",
 )
 @click.option("--alias", help="Point this alias (e.g. production) at the new version.")
 @click.option(
@@ -69,14 +67,14 @@ def publish(
         model = Generator(file, latent_dim=latent_dim)
     sample: SampleData = None
     if sample_path is not None:
+        from hub.export.samples import load_sample
+
         sample = load_sample(sample_path)
     elif latent_dim is not None:
         sample = GENERATOR_PARITY_ROWS
-    elif file.suffix.lower() != ".onnx":
+    elif file.suffix.lower() != ".onnx" and family != "onnx":
         raise InvalidInput("--sample is required to check parity for a framework model")
     with open_hub() as hub, console.status(f"exporting and checking {file.name}..."):
-        if sample is None:
-            sample = _synthetic_sample(hub, file, family)
         version = hub.publish(
             model,
             name=name,
@@ -95,26 +93,7 @@ def publish(
         f"published {version.ref} ({version.family}, {version.size} bytes, sha256 {version.sha256[:12]})"
     )
     if version.parity:
-        click.echo(ParityReport.from_json(version.parity).summary())
-
-
-def _synthetic_sample(hub, file: Path, family: str | None):  # type: ignore[no-untyped-def]
-    """For a plain .onnx file without --sample: a few seeded random rows of its input shapes."""
-    import numpy as np
-
-    from hub.onnx.checks import load_onnx_file
-    from hub.onnx.datatypes import numpy_dtype
-    from hub.onnx.signature import signature
-
-    inputs, _ = signature(load_onnx_file(file))
-    rng = np.random.default_rng(0)
-    sample = {}
-    for spec in inputs:
-        shape = [4 if d < 0 else d for d in spec.shape]
-        if spec.datatype == "BYTES":
-            raise InvalidInput(f"input {spec.name!r} is a string tensor: pass --sample")
-        sample[spec.name] = rng.standard_normal(shape).astype(numpy_dtype(spec.datatype))
-    return sample
+        click.echo(_parity_summary(version.parity))
 
 
 @click.command()
@@ -141,6 +120,26 @@ def models(search: str | None, task: str | None, tag: str | None, as_json: bool)
     out.print(table, soft_wrap=True)
 
 
+def _describe(version: VersionInfo) -> str:
+    lines = [
+        f"{version.ref}  ({version.family}, {version.framework} {version.framework_version})",
+        f"  created   {version.created_at:%Y-%m-%d %H:%M:%S}",
+        f"  aliases   {', '.join(version.aliases) or '-'}",
+        f"  task      {version.task or '-'}",
+        f"  test data {_test_data_line(version)}",
+        f"  onnx      opset {version.opset}, IR {version.ir_version}, {version.size} bytes",
+        f"  sha256    {version.sha256}",
+        *_provenance_lines(version),
+        "  inputs",
+        *[f"    {t.name}: {t.datatype} {list(t.shape)}" for t in version.inputs],
+        "  outputs",
+        *[f"    {t.name}: {t.datatype} {list(t.shape)}" for t in version.outputs],
+    ]
+    if version.parity:
+        lines.append(_parity_summary(version.parity))
+    return "\n".join(lines)
+
+
 def _provenance_lines(version: VersionInfo) -> list[str]:
     """Where a pulled version came from (``onnxhub pull``): source URL, version, sha256."""
     source = version.metadata.get("provenance")
@@ -153,23 +152,17 @@ def _provenance_lines(version: VersionInfo) -> list[str]:
     ]
 
 
-def _describe(version: VersionInfo) -> str:
-    lines = [
-        f"{version.ref}  ({version.family}, {version.framework} {version.framework_version})",
-        f"  created   {version.created_at:%Y-%m-%d %H:%M:%S}",
-        f"  aliases   {', '.join(version.aliases) or '-'}",
-        f"  task      {version.task or '-'}",
-        f"  onnx      opset {version.opset}, IR {version.ir_version}, {version.size} bytes",
-        f"  sha256    {version.sha256}",
-        *_provenance_lines(version),
-        "  inputs",
-        *[f"    {t.name}: {t.datatype} {list(t.shape)}" for t in version.inputs],
-        "  outputs",
-        *[f"    {t.name}: {t.datatype} {list(t.shape)}" for t in version.outputs],
-    ]
-    if version.parity:
-        lines.append(ParityReport.from_json(version.parity).summary())
-    return "\n".join(lines)
+def _parity_summary(parity: dict) -> str:
+    from hub.export.parity import ParityReport
+
+    return ParityReport.from_json(parity).summary()
+
+
+def _test_data_line(version: VersionInfo) -> str:
+    note = version.metadata.get("test_data")
+    if version.test_data_sha256 is None:
+        return str(note or "none")
+    return str(note or "the publisher's sample")
 
 
 @click.command()
@@ -237,7 +230,7 @@ def check(ref: str) -> None:
         version, report = hub.check(name, version_ref)
     click.echo(f"{version.ref}: {report.summary()}")
     if not report.passed:
-        raise SystemExit(5)
+        raise SystemExit(ParityFailed.exit_code)
 
 
 @click.command()
@@ -285,5 +278,7 @@ def _download_model(hub, version: VersionInfo, output: Path | None) -> None:  # 
     target = output or Path(f"{version.model}-{version.version}.onnx")
     target.unlink(missing_ok=True)  # an explicit target file is replaced, as before
     single = Manifest((replace(manifest.graph, path=target.name),))
+    from hub.catalog.model_files import download as download_files
+
     download_files(hub.artifacts, single, target.parent, version.ref)
     click.echo(f"wrote {target} ({manifest.total_size} bytes)")

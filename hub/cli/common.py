@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
-from hub.api import Hub
-from hub.catalog.queries import check_model_name
-from hub.errors import InvalidInput
+from hub.catalog.refs import split_ref  # noqa: F401  (the CLI's reference parser)
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.api import Hub
 
 console = Console(stderr=True, highlight=False)  # progress and diagnostics
 out = Console(highlight=False)  # tables, the command's actual output
 
 
-def open_hub() -> Hub:
-    """The hub configured by ``ONNXHUB_*`` variables."""
+def open_hub() -> "Hub":
+    """The hub configured by ``ONNXHUB_*`` variables (imported here: commands start fast)."""
+    from hub.api import Hub
+
     return Hub(Settings.from_env())
-
-
-def split_ref(text: str) -> tuple[str, int | str | None]:
-    """``NAME``, ``NAME:VERSION`` or ``NAME@ALIAS`` as (name, ref)."""
-    if "@" in text:
-        name, _, alias = text.partition("@")
-        if not alias:
-            raise InvalidInput(f"{text!r}: an alias is missing after '@'")
-        return check_model_name(name), alias
-    if ":" in text:
-        name, _, version = text.partition(":")
-        if not version.isdigit() or int(version) < 1:
-            raise InvalidInput(f"{text!r}: the version after ':' must be a positive integer")
-        return check_model_name(name), int(version)
-    return check_model_name(text), None
 
 
 def echo_json(data: Any) -> None:

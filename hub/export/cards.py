@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,14 +54,27 @@ class ModelCard:
         return f"---\n{front}\n---\n\n{self.body.lstrip()}"
 
 
+#: Front matter as the Hugging Face Hub finds it: after an optional byte-order mark and
+#: leading blank space, a ``---`` line, the YAML, and a closing ``---`` line (any line endings).
+_FRONT_START = re.compile(r"\A\ufeff?\s*---[ \t]*(?:\r\n|\r|\n)")
+
+
 def parse_card(text: str) -> ModelCard:
-    """Parse Markdown with optional ``---`` YAML front matter; InvalidInput for bad YAML."""
-    if not text.startswith("---"):
-        return ModelCard({}, text)
-    lines = text.splitlines(keepends=True)
-    for index in range(1, len(lines)):
-        if lines[index].strip() == "---":
-            front = "".join(lines[1:index])
+    """Parse Markdown with optional ``---`` YAML front matter; InvalidInput for bad YAML.
+
+    The front matter is found as the Hugging Face Hub finds it: a UTF-8 byte-order mark and
+    blank lines before the opening ``---`` are allowed, and ``\r\n`` line endings too. A card
+    whose front matter is opened and never closed is refused, never read as Markdown. Line
+    endings are stored as ``\n``.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    start = _FRONT_START.match(text)
+    if start is None:
+        return ModelCard({}, text.removeprefix("\ufeff"))
+    lines = text[start.end() :].splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.strip() == "---":
+            front = "".join(lines[:index])
             body = "".join(lines[index + 1 :])
             break
     else:

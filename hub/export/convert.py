@@ -6,14 +6,19 @@ ONNX, run it through onnxruntime on the user's held-out sample, compare with the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import onnxruntime as ort
-
-from hub.errors import InvalidInput, InvalidModelFile, first_line
+from hub.errors import InvalidInput, InvalidModelFile
+from hub.export.batch_check import (
+    compare_second_batch,
+    merge_reports,
+    observed_signature,
+    run_second_batch,
+    second_batch,
+)
 from hub.export.parity import ParityReport, Tolerance, compare_outputs, pack_test_data
 from hub.families.registry import FamilyRegistry
 from hub.families.types import ExportedModel, SampleData
@@ -27,6 +32,7 @@ from hub.onnx.external import (
     save_with_external_data,
     uses_external_data,
 )
+from hub.onnx.feeds import check_feeds, run_session
 from hub.onnx.sessions import make_session, runtime_limits
 from hub.onnx.signature import TensorSpec, signature
 
@@ -44,7 +50,9 @@ class CheckedExport:
     opset: int
     ir_version: int
     report: ParityReport
-    test_data: bytes
+    #: The sample's inputs and expected outputs (``.npz``); None only when no sample was given
+    #: and a synthetic one did not run (``exported.metadata["test_data"]`` says why).
+    test_data: bytes | None
     card_defaults: dict[str, Any] = field(default_factory=dict)
     #: The model's files on disk when it has external data (``model_bytes`` is then the graph
     #: alone): a published ONNX folder, or an export too large for one protobuf.
@@ -80,19 +88,6 @@ def resolve_model(
     return chosen, model_or_path
 
 
-def _run_onnx(session: ort.InferenceSession, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    expected = [i.name for i in session.get_inputs()]
-    missing = [n for n in expected if n not in feeds]
-    if missing:
-        raise InvalidInput(f"the sample has no data for ONNX input(s) {', '.join(missing)}")
-    try:
-        results = session.run(None, {n: feeds[n] for n in expected})
-    except Exception as exc:
-        message = first_line(exc)
-        raise InvalidInput(f"the sample does not fit the exported model: {message}") from None
-    return {o.name: np.asarray(r) for o, r in zip(session.get_outputs(), results)}
-
-
 def convert_and_check(
     registry: FamilyRegistry,
     model_or_path: Any,
@@ -102,12 +97,19 @@ def convert_and_check(
     tolerance: Tolerance = Tolerance(),
     opset: int | None = None,
 ) -> CheckedExport:
-    """Export ``model_or_path`` and check it; raises before anything is written anywhere."""
-    if sample is None:
-        raise InvalidInput("a sample of held-out input rows is required to check parity")
+    """Export ``model_or_path`` and check it; raises before anything is written anywhere.
+
+    ``sample`` may be None only for a family that makes its own (``FamilyInfo.needs_sample``
+    False: the onnx family draws synthetic inputs from the graph's signature).
+    """
     source = Path(model_or_path) if isinstance(model_or_path, (str, Path)) else None
     family, model = resolve_model(registry, model_or_path, family)
     registered = registry.family(family)
+    if sample is None and registered.info.needs_sample:
+        raise InvalidInput(
+            f"a sample of held-out input rows is required to check the {family} family's "
+            "export (only a model that is already ONNX can do without)"
+        )
     exported = registry.export(family, model, sample, opset)
     onnx_model = exported.model
     label = f"the {family} export"
@@ -115,7 +117,7 @@ def convert_and_check(
     if onnx_model.ir_version > max_ir:
         onnx_model.ir_version = max_ir
     validate_model(onnx_model, label=label)
-    inputs, outputs = signature(onnx_model)
+    inputs, outputs = signature(onnx_model, label=label)
     files = _model_files(onnx_model, source, label)
     try:
         if files is None:
@@ -126,12 +128,49 @@ def convert_and_check(
             session = make_session(
                 model_bytes, label=label, map_weights=True, external_data_dir=files.root
             )
-        onnx_outputs = _run_onnx(session, exported.feeds)
+        check_feeds(inputs, exported.feeds, label=label)
+        try:
+            onnx_outputs = run_session(session, exported.feeds, label=label)
+        except InvalidInput as exc:
+            if exported.metadata.get("sample") != "synthetic":
+                raise
+            # No sample was given and made-up inputs do not run: published without test data.
+            exported.metadata["test_data"] = f"none: on synthetic inputs, {exc.message}"
+            return CheckedExport(
+                family=family,
+                framework=registered.info.framework,
+                exported=exported,
+                model_bytes=model_bytes,
+                inputs=inputs,
+                outputs=outputs,
+                opset=ai_onnx_opset(onnx_model),
+                ir_version=int(onnx_model.ir_version),
+                report=ParityReport(rows=0, tolerance=tolerance),
+                test_data=None,
+                card_defaults=registry.card_defaults(family, model),
+                files=files,
+            )
+        second = second_batch(inputs, exported, sample)  # the batch dimension, checked
+        second_outputs = run_second_batch(
+            functools.partial(run_session, session, label=label), second, onnx_outputs, label
+        )
         del session  # unmaps the weights before the framework predicts
         framework_outputs = registry.framework_predict(family, model, sample, exported)
         report = compare_outputs(onnx_outputs, framework_outputs, exported.label_outputs, tolerance)
+        report = merge_reports(
+            report,
+            compare_second_batch(
+                lambda grown, again: registry.framework_predict(family, model, grown, again),
+                exported,
+                second,
+                second_outputs,
+                onnx_outputs,
+                tolerance,
+            ),
+        )
+        outputs = observed_signature(inputs, outputs, onnx_outputs, second_outputs)
         if not report.outputs and framework_outputs:
-            raise InvalidModelFile("parity produced no comparable outputs")
+            raise InvalidModelFile(f"{label}: parity produced no comparable outputs")
         expected = framework_outputs or onnx_outputs
         return CheckedExport(
             family=family,

@@ -43,6 +43,8 @@ class ParityReport:
     rows: int
     tolerance: Tolerance
     outputs: tuple[OutputParity, ...] = field(default_factory=tuple)
+    #: The batch sizes the export was run and compared at (the sample's, then a larger one).
+    batch_sizes: tuple[int, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -57,6 +59,7 @@ class ParityReport:
             "passed": self.passed,
             "tolerance": asdict(self.tolerance),
             "outputs": [asdict(o) for o in self.outputs],
+            "batch_sizes": list(self.batch_sizes),
         }
 
     @classmethod
@@ -65,11 +68,13 @@ class ParityReport:
             rows=int(data["rows"]),
             tolerance=Tolerance(**data["tolerance"]),
             outputs=tuple(OutputParity(**o) for o in data["outputs"]),
+            batch_sizes=tuple(int(n) for n in data.get("batch_sizes", ())),
         )
 
     def summary(self) -> str:
         """One line per output, as ``show`` and ``check`` print it."""
-        lines = [f"parity on {self.rows} rows: {'PASSED' if self.passed else 'FAILED'}"]
+        sizes = " and ".join(str(n) for n in self.batch_sizes) if self.batch_sizes else self.rows
+        lines = [f"parity on {sizes} rows: {'PASSED' if self.passed else 'FAILED'}"]
         for o in self.outputs:
             if o.kind == "label":
                 figures = f"label mismatch {o.label_mismatch:.4%}"
@@ -128,7 +133,8 @@ def compare_outputs(
 ) -> ParityReport:
     """Compare each framework output with the ONNX output of the same name.
 
-    An output the framework reports that ONNX lacks, or a shape disagreement, fails that output.
+    An output the framework reports that ONNX lacks, or any shape disagreement (``[n, 1]``
+    against ``[n]`` too: clients receive the ONNX shape), fails that output.
     """
     results: list[OutputParity] = []
     rows = 0
@@ -141,7 +147,7 @@ def compare_outputs(
             )
             continue
         got = np.asarray(onnx_outputs[name])
-        if got.size != want.size:
+        if got.shape != want.shape:
             results.append(
                 OutputParity(
                     name,
@@ -151,7 +157,6 @@ def compare_outputs(
                 )
             )
             continue
-        got = got.reshape(want.shape)
         if name in label_outputs or want.dtype.kind in "OUSb":
             results.append(_compare_labels(name, got, want, tolerance))
         else:
@@ -160,10 +165,15 @@ def compare_outputs(
 
 
 def pack_test_data(feeds: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray]) -> bytes:
-    """One ``.npz`` with ``input:<name>`` and ``output:<name>`` arrays (a test data set)."""
+    """One ``.npz`` with ``input:<name>`` and ``output:<name>`` arrays (a test data set).
+
+    String tensors (BYTES: object arrays of ``str``/``bytes``) are stored as numpy text/bytes
+    arrays, since a test data set is read without unpickling; :func:`unpack_test_data`
+    turns them back into object arrays.
+    """
     buffer = io.BytesIO()
-    arrays = {INPUT_PREFIX + k: np.asarray(v) for k, v in feeds.items()}
-    arrays.update({OUTPUT_PREFIX + k: np.asarray(v) for k, v in expected.items()})
+    arrays = {INPUT_PREFIX + k: _storable(v) for k, v in feeds.items()}
+    arrays.update({OUTPUT_PREFIX + k: _storable(v) for k, v in expected.items()})
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
 
@@ -171,8 +181,26 @@ def pack_test_data(feeds: Mapping[str, np.ndarray], expected: Mapping[str, np.nd
 def unpack_test_data(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Inverse of :func:`pack_test_data`: (feeds, expected outputs)."""
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        feeds = {k[len(INPUT_PREFIX) :]: npz[k] for k in npz.files if k.startswith(INPUT_PREFIX)}
+        feeds = {
+            k[len(INPUT_PREFIX) :]: _loaded(npz[k]) for k in npz.files if k.startswith(INPUT_PREFIX)
+        }
         expected = {
-            k[len(OUTPUT_PREFIX) :]: npz[k] for k in npz.files if k.startswith(OUTPUT_PREFIX)
+            k[len(OUTPUT_PREFIX) :]: _loaded(npz[k])
+            for k in npz.files
+            if k.startswith(OUTPUT_PREFIX)
         }
     return feeds, expected
+
+
+def _storable(value: Any) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype == object:
+        flat = array.ravel()
+        if all(isinstance(v, bytes) for v in flat):
+            return array.astype(np.bytes_)
+        return array.astype(np.str_)
+    return array
+
+
+def _loaded(array: np.ndarray) -> np.ndarray:
+    return array.astype(object) if array.dtype.kind in "US" else array

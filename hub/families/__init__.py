@@ -19,6 +19,8 @@ Contents:
 - :class:`TabularFamily` for scikit-learn-style estimators and its helpers
   (:mod:`hub.families.estimators`);
 - :class:`Generator` and :func:`draw_latent` for generative models;
+- the task vocabulary (:mod:`hub.families.tasks`): :data:`TASKS`, :data:`TASK_ALIASES`,
+  :func:`canonical_task`, :func:`task_from_head`;
 - :func:`normalize_onnx` (:mod:`hub.families.normalize`): a framework's own ONNX export brought to
   the hub's conventions (renamed inputs/outputs, ZipMap dropped into a probability tensor, the
   default opset imported, an old IR version raised);
@@ -47,6 +49,14 @@ from hub.families.generation import (
 )
 from hub.families.hookspecs import hookimpl, hookspec
 from hub.families.plugin import FamilyPlugin
+from hub.families.tasks import (
+    TABULAR_CLASSIFICATION,
+    TABULAR_REGRESSION,
+    TASK_ALIASES,
+    TASKS,
+    canonical_task,
+    task_from_head,
+)
 from hub.families.types import Claim, ConformanceCase, ExportedModel, FamilyInfo, SampleData
 from hub.onnx.versions import DEFAULT_IR_VERSION, DEFAULT_OPSET
 
@@ -77,6 +87,7 @@ _LAZY = {
     "check_feeds": "hub.onnx.feeds",
     "to_feeds": "hub.onnx.feeds",
     "convert_and_check": "hub.export.convert",
+    "synthetic_sample": "hub.export.samples",
 }
 
 __all__ = [
@@ -97,10 +108,15 @@ __all__ = [
     "ONNX_ELEM_TO_V2",
     "PARITY_SEED",
     "SampleData",
+    "TABULAR_CLASSIFICATION",
+    "TABULAR_REGRESSION",
+    "TASKS",
+    "TASK_ALIASES",
     "TabularFamily",
     "TensorSpec",
     "ai_onnx_opset",
     "check_feeds",
+    "canonical_task",
     "convert_and_check",
     "convert_estimator",
     "draw_latent",
@@ -121,6 +137,8 @@ __all__ = [
     "runtime_limits",
     "signature",
     "to_feeds",
+    "synthetic_sample",
+    "task_from_head",
     "validate_model",
 ]
 

@@ -25,11 +25,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from hub.errors import InvalidInput
+from hub.families.tasks import GENERATION
 
 #: Name of a generator's noise input in every export.
 LATENT_INPUT = "latent"
-#: The ``task`` of a generator's export and model card.
-GENERATION_TASK = "generation"
+#: The ``task`` of a generator's export and model card (in the vocabulary of
+#: :mod:`hub.families.tasks`).
+GENERATION_TASK = GENERATION
 #: Seed used to draw the parity sample when a generator's sample is given as a row count.
 PARITY_SEED = 0
 

@@ -22,6 +22,7 @@ from hub.families.estimators import (
     final_estimator,
 )
 from hub.families.plugin import FamilyPlugin
+from hub.families.tasks import TABULAR_CLASSIFICATION, TABULAR_REGRESSION
 from hub.families.types import ExportedModel, SampleData
 
 #: Claim score for a file the family recognises by its content.
@@ -115,7 +116,7 @@ class TabularFamily(FamilyPlugin):
             feeds={INPUT_NAME: matrix},
             framework_version=_version_of(self.info.framework),
             label_outputs=("label",) if classifier else (),
-            task="classification" if classifier else "regression",
+            task=TABULAR_CLASSIFICATION if classifier else TABULAR_REGRESSION,
             metadata={
                 "converter": f"{self.converter_module} {_version_of(self.converter_module)}",
                 "estimator": type(final).__name__,
@@ -136,7 +137,7 @@ class TabularFamily(FamilyPlugin):
         classifier = self.is_classifier(self.as_estimator(model))
         return {
             "library": self.info.framework,
-            "task": "tabular-classification" if classifier else "tabular-regression",
+            "task": TABULAR_CLASSIFICATION if classifier else TABULAR_REGRESSION,
             "tags": [self.info.name, *self.extra_tags],
         }
 

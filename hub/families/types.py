@@ -28,8 +28,8 @@ ArrayData: TypeAlias = npt.ArrayLike
 #: - a tuple of arrays for a torch module's positional arguments;
 #: - an ``int`` row count for a generator (the hub draws the latent noise, see
 #:   :func:`hub.families.latent_sample`);
-#: - ``None`` where the caller gave no sample: a family that can make its own (the onnx
-#:   family, from the graph's signature) accepts it, the others refuse it.
+#: - ``None`` only for a family whose :attr:`FamilyInfo.needs_sample` is False (it makes its
+#:   own, as the onnx family does from the graph's signature).
 #:
 #: A family documents which of these it accepts and refuses the others with
 #: :class:`hub.errors.InvalidInput`.
@@ -61,6 +61,9 @@ class FamilyInfo:
     #: What to install to make the family available: the framework's own distributions
     #: (``"pip install catboost"``), not the family's. Required when ``available`` is False.
     install_hint: str | None = None
+    #: False for a family that can check its export without the caller's sample (it makes
+    #: one, as the onnx family does from the graph's signature); the hub then accepts none.
+    needs_sample: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ each giving ``-1`` for a dynamic or unknown dimension.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
-
-import onnx
-from onnx import ModelProto
+from typing import TYPE_CHECKING, Any, Sequence
 
 from hub.errors import InvalidModelFile
-from hub.onnx.datatypes import ONNX_ELEM_TO_V2
+
+if TYPE_CHECKING:  # TensorSpec is read by the catalog and the CLI: no onnx or numpy import
+    import onnx
+    from onnx import ModelProto
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ def signature(
                 "only (skl2onnx zipmap=False, or hub.families.normalize_onnx)"
             )
         elem = value.type.tensor_type.elem_type
+        from hub.onnx.datatypes import ONNX_ELEM_TO_V2
+
         datatype = ONNX_ELEM_TO_V2.get(elem)
         if datatype is None:
             raise InvalidModelFile(

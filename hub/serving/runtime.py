@@ -18,7 +18,8 @@ from typing import Any, Callable
 import numpy as np
 
 from hub.catalog.records import EventInfo, VersionInfo
-from hub.errors import InvalidInput, NotFound, Unavailable
+from hub.catalog.refs import MAX_VERSION, parse_ref  # noqa: F401  (MAX_VERSION re-exported)
+from hub.errors import InvalidInput, ModelFault, NotFound, Unavailable
 from hub.families.generation import draw_latent
 from hub.onnx import feeds as onnx_feeds
 from hub.onnx.providers import choose_providers
@@ -34,13 +35,15 @@ MAX_GENERATED_SAMPLES = 4096
 
 
 def normalize_ref(ref: int | str | None) -> Ref:
-    """``"3"`` -> 3, ``""`` -> None, an alias stays a string."""
-    if isinstance(ref, str):
-        if ref == "":
-            return None
-        if ref.isdigit():
-            return int(ref)
-    return ref
+    """The canonical form of a client's version reference, before anything is cached.
+
+    ``None`` / ``""``: the default version; ASCII digits within the catalog's integer range:
+    that version number (``"03"`` is 3); anything else must be a valid alias name. Spellings
+    such as ``" 1"`` or ``"1\t"`` are refused (InvalidInput, 400), never cached apart.
+    """
+    if ref is None or ref == "":
+        return None
+    return parse_ref(ref)  # the one reference parser of every entry point
 
 
 @dataclass
@@ -166,6 +169,7 @@ class InferenceRuntime:
                             f"(outputs: {', '.join(loaded.output_names)})"
                         )
             arrays = await resident.batcher.submit(feeds, names)
+            check_output_rows(loaded, feeds, names, arrays)
         finally:
             loaded.release()
         return InferenceResult(loaded.info, names, arrays, extra)
@@ -288,6 +292,29 @@ class InferenceRuntime:
 def check_feeds(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> None:
     """400 for unknown or missing inputs, a wrong datatype, or a shape the graph cannot take."""
     onnx_feeds.check_feeds(loaded.inputs, feeds, label=loaded.info.ref)
+
+
+def check_output_rows(
+    loaded: LoadedModel, feeds: dict[str, np.ndarray], names: list[str], arrays: list[np.ndarray]
+) -> None:
+    """ModelFault (500, naming the model) when a model whose inputs all have a dynamic batch
+    dimension answers an output whose first dimension is not the request's rows: never wrong
+    rows with 200."""
+    slots = loaded.inputs.values()
+    if not feeds or not all(len(s.shape) >= 1 and s.shape[0] == -1 for s in slots):
+        return
+    rows = {int(a.shape[0]) for a in feeds.values() if a.ndim}
+    if len(rows) != 1:
+        return
+    (count,) = rows
+    for name, array in zip(names, arrays):
+        shape = list(np.shape(array))
+        if not shape or shape[0] != count:
+            raise ModelFault(
+                f"model {loaded.info.ref} answered output {name!r} with shape {shape} to a "
+                f"request of {count} rows, though its batch dimension is dynamic; the model "
+                "does not keep one row per input row (republish it: publishing checks this)"
+            )
 
 
 def _int_parameter(parameters: dict[str, Any], name: str, default: int | None) -> int | None:

@@ -36,6 +36,7 @@ from hub.families import (
     SampleData,
     generator_card_defaults,
     latent_sample,
+    task_from_head,
 )
 from hub_plugins.keras import export as keras_export
 from hub_plugins.keras.export import InputSpec, SavedModelSignature
@@ -123,6 +124,17 @@ def load_keras_file(path: Path) -> Any:
     except Exception as exc:
         first = keras_export.error_line(exc)
         raise InvalidModelFile(f"{path.name} could not be loaded by Keras: {first}") from None
+
+
+def _head_task(model: Any, feeds: dict[str, np.ndarray]) -> str | None:
+    """The task of a model ending in one Dense layer (softmax/sigmoid: a classifier)."""
+    layers = getattr(model, "layers", None) or []
+    outputs = getattr(model, "outputs", None) or []
+    if not layers or len(outputs) != 1 or type(layers[-1]).__name__ != "Dense":
+        return None
+    activation = getattr(layers[-1].activation, "__name__", "")
+    kind = "classification" if activation in ("softmax", "sigmoid") else "regression"
+    return task_from_head(kind, [np.ndim(a) for a in feeds.values()])
 
 
 class KerasFamily(FamilyPlugin):
@@ -219,7 +231,7 @@ class KerasFamily(FamilyPlugin):
             model=onnx_model,
             feeds=feeds,
             framework_version=tf.__version__ if is_saved else keras.__version__,
-            task=GENERATION_TASK if generator else None,
+            task=GENERATION_TASK if generator else _head_task(target, feeds),
             latent_input=LATENT_INPUT if generator else None,
             metadata={
                 "tensorflow": tf.__version__,
@@ -237,14 +249,7 @@ class KerasFamily(FamilyPlugin):
     def card_defaults(self, model: Any) -> dict[str, Any]:
         if isinstance(model, Generator):
             return generator_card_defaults("keras")
-        defaults: dict[str, Any] = {"library": "keras", "tags": ["keras", "tensorflow"]}
-        layers = getattr(model, "layers", None) or []
-        outputs = getattr(model, "outputs", None) or []
-        if layers and len(outputs) == 1 and type(layers[-1]).__name__ == "Dense":
-            activation = getattr(layers[-1].activation, "__name__", "")
-            is_classifier = activation in ("softmax", "sigmoid")
-            defaults["task"] = "classification" if is_classifier else "regression"
-        return defaults
+        return {"library": "keras", "tags": ["keras", "tensorflow"]}
 
     def conformance_cases(self) -> list[ConformanceCase]:
         return [ConformanceCase(FAMILY, "keras-dense-classifier", _build_classifier)]

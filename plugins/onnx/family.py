@@ -39,6 +39,7 @@ class OnnxFamily(FamilyPlugin):
         framework="onnx",
         summary="Models already in ONNX format (.onnx files or onnx.ModelProto objects)",
         file_suffixes=(".onnx",),
+        needs_sample=False,
     )
 
     def claim(self, model: Any) -> int | None:
@@ -57,7 +58,9 @@ class OnnxFamily(FamilyPlugin):
         return load_onnx_file(path)
 
     def export(self, model: Any, sample: SampleData, opset: int | None) -> ExportedModel:
-        """The model (a normalised copy: the caller's object is never changed) and its feeds.
+        """The model (a normalised copy: the caller's object is never changed) and its feeds:
+        the sample's, or without one seeded synthetic inputs of every datatype
+        (:func:`hub.families.synthetic_sample`, recorded as ``metadata["sample"]``).
 
         A ZipMap output becomes its probability tensor, a graph importing no ``ai.onnx`` opset
         gets one, an IR version older than the hub's default is raised
@@ -69,6 +72,7 @@ class OnnxFamily(FamilyPlugin):
             ai_onnx_opset,
             normalize_onnx,
             signature,
+            synthetic_sample,
             to_feeds,
             validate_model,
         )
@@ -97,6 +101,9 @@ class OnnxFamily(FamilyPlugin):
             )
             if value
         }
+        if sample is None:  # publishing an ONNX file never needs a sample
+            sample = synthetic_sample(inputs)
+            metadata["sample"] = "synthetic"
         return ExportedModel(
             model=copy,
             feeds=to_feeds(inputs, sample, label=LABEL),

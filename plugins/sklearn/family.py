@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 
 from hub.errors import InvalidInput, InvalidModelFile, first_line
-from hub.families import ConformanceCase, ExportedModel, FamilyInfo, FamilyPlugin, SampleData
+from hub.families import (
+    TABULAR_CLASSIFICATION,
+    TABULAR_REGRESSION,
+    ConformanceCase,
+    ExportedModel,
+    FamilyInfo,
+    FamilyPlugin,
+    SampleData,
+)
 
 NAME = "sklearn"
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -40,9 +48,9 @@ def _task(model: Any) -> str | None:
     from sklearn.base import is_classifier, is_regressor
 
     if is_classifier(model):
-        return "tabular-classification"
+        return TABULAR_CLASSIFICATION
     if is_regressor(model):
-        return "tabular-regression"
+        return TABULAR_REGRESSION
     return None
 
 

@@ -38,6 +38,7 @@ from hub.families import (
     SampleData,
     generator_card_defaults,
     latent_sample,
+    task_from_head,
 )
 from hub_plugins.torch import export as torch_export
 
@@ -106,6 +107,14 @@ def load_torch_file(path: Path) -> Any:
     except Exception as exc:
         first = first_line(exc)
         raise InvalidModelFile(f"{path.name} could not be loaded by PyTorch: {first}") from None
+
+
+def _head_task(module: Any, feeds: dict[str, np.ndarray]) -> str | None:
+    """``*-classification`` for a module whose last child is a softmax/sigmoid head."""
+    children = list(module.children()) if hasattr(module, "children") else []
+    if not children or type(children[-1]).__name__ not in _CLASSIFIER_HEADS:
+        return None
+    return task_from_head("classification", [np.ndim(a) for a in feeds.values()])
 
 
 class TorchFamily(FamilyPlugin):
@@ -177,7 +186,7 @@ class TorchFamily(FamilyPlugin):
             model=onnx_model,
             feeds=dict(prepared.feeds),
             framework_version=torch.__version__,
-            task=GENERATION_TASK if generator else None,
+            task=GENERATION_TASK if generator else _head_task(module, prepared.feeds),
             latent_input=LATENT_INPUT if generator else None,
             metadata={"torch": torch.__version__, "source": type(module).__qualname__},
         )
@@ -191,11 +200,7 @@ class TorchFamily(FamilyPlugin):
     def card_defaults(self, model: Any) -> dict[str, Any]:
         if isinstance(model, Generator):
             return generator_card_defaults("pytorch")
-        defaults: dict[str, Any] = {"library": "pytorch", "tags": ["pytorch"]}
-        children = list(model.children()) if hasattr(model, "children") else []
-        if children and type(children[-1]).__name__ in _CLASSIFIER_HEADS:
-            defaults["task"] = "classification"
-        return defaults
+        return {"library": "pytorch", "tags": ["pytorch"]}
 
     def conformance_cases(self) -> list[ConformanceCase]:
         return [

@@ -72,7 +72,7 @@ def test_sequential_classifier_matches_keras_on_held_out_rows(
     assert checked.inputs == (TensorSpec("input", "FP32", (-1, 4)),)
     assert checked.outputs == (TensorSpec("output_0", "FP32", (-1, 3)),)
     assert checked.opset == 17
-    assert checked.card_defaults["task"] == "classification"
+    assert checked.exported.task == "tabular-classification"
     assert checked.card_defaults["library"] == "keras"
 
     rows = x[:7]  # a batch size the export never saw

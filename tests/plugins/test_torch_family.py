@@ -228,7 +228,8 @@ def test_claims_and_card_defaults(registry: FamilyRegistry, tmp_path: Path) -> N
     assert registry.choose_family(classifier) == "torch"
     assert torch_plugin.claim(tmp_path / "missing.pt") is None
     assert torch_plugin.claim(tmp_path / "weights.pth") is None
-    assert registry.card_defaults("torch", classifier)["task"] == "classification"
+    rows = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    assert convert_and_check(registry, classifier, rows).exported.task == "tabular-classification"
     regressor_card = registry.card_defaults("torch", torch.nn.Linear(3, 1))
     assert regressor_card["library"] == "pytorch" and "task" not in regressor_card
     info = registry.family("torch").info

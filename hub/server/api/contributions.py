@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from hub.catalog.community import ContributionUpload
 from hub.errors import InvalidInput, RequestTooLarge, UnsupportedMediaType
@@ -76,7 +77,7 @@ async def read_contribution(request: web.Request, limit: int) -> ContributionUpl
                 filename, media = part.filename, part.headers.get("Content-Type")
     except (InvalidInput, RequestTooLarge):
         raise
-    except (ValueError, AssertionError, KeyError, RuntimeError) as exc:
+    except (ValueError, AssertionError, KeyError, RuntimeError, HttpProcessingError) as exc:
         raise InvalidInput(f"malformed multipart body: {exc}") from None
     if "model" not in parts:
         raise InvalidInput("part 'model' (the ONNX file) is required")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from hub.catalog.sharing import UploadMetadata
 from hub.errors import InvalidInput, RequestTooLarge, UnsupportedMediaType
@@ -143,7 +144,7 @@ async def read_upload(request: web.Request, limit: int) -> Upload:
             media[name] = part.headers.get("Content-Type")
     except (InvalidInput, RequestTooLarge):
         raise
-    except (ValueError, AssertionError, KeyError, RuntimeError) as exc:
+    except (ValueError, AssertionError, KeyError, RuntimeError, HttpProcessingError) as exc:
         raise InvalidInput(f"malformed multipart body: {exc}") from None
     if "model" not in parts:
         raise InvalidInput("part 'model' (the ONNX file) is required")
