@@ -2,8 +2,8 @@
 for models on a remote hub.
 
 The hub is ``--hub URL``, else the one hub ``onnxhub login`` stored a token for; the token is
-``ONNXHUB_TOKEN`` or the stored one. ``contribute`` exits 1 when the
-contribution was opened but some of the server's checks failed (it cannot be approved then).
+``ONNXHUB_TOKEN`` or the stored one. ``contribute`` exits 5 (a failed check) when the
+contribution was opened but some of the server's checks failed: it cannot be approved then.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import click
 
 from hub.cli.common import echo_json
 from hub.community_client import CommunityClient
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, ParityFailed
 from hub.settings import Settings
 from hub.transfer import _load, credentials_path, token_for
 
@@ -115,7 +115,7 @@ def contribute(
     if not record["passed"]:
         failed = [c["name"] for c in record["checks"] if not c["passed"]]
         click.echo(f"error: checks failed ({', '.join(failed)}): it cannot be approved", err=True)
-        sys.exit(1)
+        sys.exit(ParityFailed.exit_code)
 
 
 @click.group()

@@ -91,7 +91,7 @@ def test_contribute_review_and_serve_from_the_command_line(
     assert "approved (version 2)" in shown.output
 
 
-def test_a_contribution_that_fails_its_checks_exits_1_and_can_be_rejected(
+def test_a_contribution_that_fails_its_checks_exits_5_and_can_be_rejected(
     live, tokens, iris_v1, tmp_path
 ) -> None:
     from sklearn.linear_model import Ridge
@@ -116,7 +116,7 @@ def test_a_contribution_that_fails_its_checks_exits_1_and_can_be_rejected(
         tokens["carol"],
         home,
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     assert "[FAIL] signature_compatible: incompatible with version 1" in result.output
     assert "checks failed (signature_compatible)" in result.output
     rejected = _run(
