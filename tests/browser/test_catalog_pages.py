@@ -217,3 +217,38 @@ def test_the_dashboard_follows_loads_live(new_page, shoot, server, world) -> Non
     assert "CPUExecutionProvider" in page.inner_text("tr.loaded-row[data-model=ridge-5]")
     assert "model.loaded ridge-5" in page.inner_text("#events")
     shoot(page, "dashboard")
+
+
+def test_try_it_samples_a_generator_by_seed(new_page, shoot, world) -> None:
+    from onnx_graphs import generator_model
+
+    from hub.catalog.models import Model, Version
+    from hub.families.generation import draw_latent
+
+    graph, weights = generator_model(latent_dim=4, out_dim=3)
+    with Hub(replace(world.hub.settings, owner="alice")) as alice:
+        alice.publish(graph, name="gen", sample=np.zeros((2, 4), np.float32), task="generation")
+
+    def mark_generator(session) -> None:  # type: ignore[no-untyped-def]
+        version = (
+            session.query(Version)
+            .join(Model, Model.id == Version.model_id)
+            .filter(Model.name == "gen")
+            .one()
+        )
+        version.extra = {**version.extra, "latent_input": "latent"}
+
+    world.hub.db.transaction(mark_generator)
+    page = new_page()
+    page.goto("/models/gen")
+    assert page.locator("textarea.tryit-input").count() == 0
+    page.fill("#tryit-seed", "7")
+    page.fill("#tryit-num-samples", "5")
+    page.click("#tryit-run")
+    page.wait_for_selector("tr.tryit-output[data-name=sample]")
+    data = json.loads(page.inner_text("tr.tryit-output[data-name=sample] td.data"))
+    assert page.inner_text("tr.tryit-output[data-name=sample] td.shape") == "[5,3]"
+    np.testing.assert_allclose(
+        np.reshape(data, (5, 3)), draw_latent(5, 4, 7) @ weights, rtol=1e-5, atol=1e-6
+    )
+    shoot(page, "try-it-generator")

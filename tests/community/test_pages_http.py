@@ -148,3 +148,21 @@ def test_markdown_is_rendered_and_sanitised() -> None:
     assert '<a href="https://example.org" rel="noopener noreferrer nofollow">ok</a>' in html
     for bad in ("<script", "alert(1)", "<img", "onerror", "javascript:", "<iframe", "<style"):
         assert bad not in html
+
+
+async def test_the_model_page_counts_downloads_per_version_and_model(
+    client, tokens, iris_v1, iris_v2
+) -> None:
+    await publish(client, iris_v1, tokens["alice"])
+    await publish(client, iris_v2, tokens["alice"])
+    for _ in range(2):
+        resp = await client.get("/api/models/iris/versions/1/model.onnx")
+        assert await resp.read() == iris_v1.model_bytes
+    resp = await client.get("/api/models/iris/versions/2/model.onnx")
+    await resp.read()
+    resp = await client.head("/api/models/iris/versions/2/model.onnx")  # not counted
+    page = await (await client.get("/models/iris?version=1")).text()
+    assert re.search(r'<span id="downloads">3</span> downloads', page)
+    assert "2 downloads of version 1" in page
+    page = await (await client.get("/models/iris?version=2")).text()
+    assert "1 download of version 2" in page
