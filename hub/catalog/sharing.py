@@ -123,9 +123,8 @@ class CatalogService:
             if version.test_data_sha256 is None:
                 raise NotFound(f"{name}:{version.number} has no test data set")
             digest = version.test_data_sha256
-            return Blob(
-                name, version.number, digest, self.hub.artifacts.path(digest).stat().st_size
-            )
+        # the test data set is small: its size is that of its verified bytes, from any store
+        return Blob(name, version.number, digest, len(self.hub.artifacts.read(digest)))
 
     def count_download(self, name: str, number: int) -> None:
         def write(session: Session) -> None:
