@@ -15,8 +15,9 @@ Rules (the same for the API, the V2 routes, the event stream and ``/metrics``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, false, or_, select, true
+from sqlalchemy import CursorResult, and_, delete, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -145,10 +146,13 @@ def add_collaborator(session: Session, model_name: str, user_name: str) -> None:
 def remove_collaborator(session: Session, model_name: str, user_name: str) -> None:
     model = require_model(session, model_name, for_update=True)
     user = require_user(session, user_name)
-    result = session.execute(
-        delete(Collaborator).where(
-            Collaborator.model_id == model.id, Collaborator.user_id == user.id
-        )
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(Collaborator).where(
+                Collaborator.model_id == model.id, Collaborator.user_id == user.id
+            )
+        ),
     )
     if not result.rowcount:
         raise NotFound(f"{user_name!r} is not a collaborator on {model_name!r}")

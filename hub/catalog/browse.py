@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Integer, and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session, object_session, selectinload
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from hub.catalog.access import visible_to
 from hub.catalog.accounts import Principal
@@ -98,7 +98,7 @@ def _library_of(model: Model) -> str | None:
     return None if library is None else str(library)
 
 
-def _sort_key(sort: str, rank: ColumnElement[int]) -> ColumnElement[Any]:
+def _sort_key(sort: str, rank: ColumnElement[int]) -> SQLColumnExpression[Any]:
     return {
         "updated": Model.updated_at,
         "created": Model.created_at,

@@ -12,12 +12,18 @@ by the error middleware like any other error.
 from __future__ import annotations
 
 import asyncio
+import sys
 import zlib
 from concurrent.futures import Executor
 
 from aiohttp import web
 
 from hub.errors import HubError, RequestTooLarge, UnsupportedMediaType
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as deadline
+else:  # Python 3.10: the backport aiohttp itself depends on there
+    from async_timeout import timeout as deadline
 
 #: Content codings that are inflated (with the limit enforced while streaming).
 INFLATED = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
@@ -92,11 +98,11 @@ async def read_body(
     if length is not None and length > limit:
         raise _too_large(limit, f"of {length} bytes")
     try:
-        async with asyncio.timeout(timeout or None):
+        async with deadline(timeout or None):
             if coding in INFLATED:
                 return await _inflate(request, INFLATED[coding], limit, executor)
             return await _read_plain(request, limit)
-    except TimeoutError:
+    except (TimeoutError, asyncio.TimeoutError):  # distinct types before Python 3.11
         raise RequestTimeout(
             f"the request body did not arrive within {timeout:g} s (ONNXHUB_BODY_TIMEOUT)"
         ) from None

@@ -21,7 +21,7 @@ class ServerState:
     ready: bool = False
 
 
-HUB = web.AppKey("hub", Any)
+HUB: web.AppKey[Any] = web.AppKey("hub")
 SETTINGS = web.AppKey("settings", Settings)
 RUNTIME = web.AppKey("runtime", InferenceRuntime)
 BROADCASTER = web.AppKey("broadcaster", EventBroadcaster)

@@ -79,8 +79,10 @@ class Wakeup(Protocol):
 
     #: True while notifications can arrive; while False the follower polls at its interval.
     connected: bool
-    #: Times the wake-up lost its connection and got it back.
-    reconnects: int
+
+    @property
+    def reconnects(self) -> int:
+        """Times the wake-up lost its connection and got it back."""
 
     async def start(self, wake: Callable[[str], None]) -> None:
         """Begin calling ``wake(reason)`` on each notification and after each (re)connect."""
