@@ -167,7 +167,9 @@ def check_openable(found: SchemaState, where: str) -> None:
         )
 
 
-def upgrade(connection: Connection, where: str, target: str = "head") -> tuple[str | None, str]:
+def upgrade(
+    connection: Connection, where: str, target: str = "head", location: Path = MIGRATIONS
+) -> tuple[str | None, str]:
     """Bring the database to ``target``; returns (revision before, revision after).
 
     A pre-migration (0.1.0) catalog is stamped at the baseline first; a database with only
@@ -177,7 +179,7 @@ def upgrade(connection: Connection, where: str, target: str = "head") -> tuple[s
 
     found = state(connection)
     check_openable(found, where)
-    config = alembic_config(connection)
+    config = alembic_config(connection, location)
     before = found.current
     if found.pre_migrations:
         command.stamp(config, BASELINE)
