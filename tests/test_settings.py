@@ -162,3 +162,15 @@ def test_every_variable_the_code_names_is_a_declared_setting() -> None:
                 assert not reads, f"{relative} reads an ONNXHUB_ variable; use Settings"
     undeclared = {v: sorted(paths) for v, paths in named.items() if v not in declared}
     assert not undeclared, f"declare these in hub.settings.Settings: {undeclared}"
+
+
+def test_a_bad_setting_stops_the_cli_with_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli.main import cli
+
+    env = {"ONNXHUB_HOME": str(tmp_path), "ONNXHUB_MAX_QUEUE": "-3"}
+    result = CliRunner().invoke(cli, ["models"], env=env)
+    assert result.exit_code == InvalidInput.exit_code
+    assert result.output == "error: ONNXHUB_MAX_QUEUE='-3': expected `int` >= 1\n"
+    assert not (tmp_path / "catalog.db").exists()  # nothing was opened or written
