@@ -191,13 +191,49 @@ class RemoteArtifactStore:
         return data
 
     def path(self, digest: str) -> Path:
-        """A local file holding the verified blob (fetched into the cache if needed)."""
+        """A local file holding the verified blob (fetched into the cache if needed, streamed
+        to disk and hashed there: a multi-GB weight file never passes through memory)."""
         cached = self._cached(self._check_digest(digest))
         if not cached.is_file():
-            self._store_in_cache(digest, self._fetch(digest))
-            if not cached.is_file():
-                raise StorageError(f"cannot cache artifact {digest} in {self.cache}")
+            self._download_to_cache(digest, cached)
         return cached
+
+    def _download_to_cache(self, digest: str, target: Path) -> None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            os.close(fd)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot cache artifact {digest} in {self.cache}: {exc.strerror}"
+            ) from None
+        tmp = Path(tmp_name)
+        try:
+            try:
+                self.fs.get_file(self.key(digest), tmp_name)
+            except FileNotFoundError:
+                raise NotFound(f"artifact {digest} is missing from {self.url}") from None
+            except Exception as exc:
+                raise self._fail(f"read {digest}", exc) from None
+            got, size = _file_sha256(tmp)
+            if got != digest:
+                log.error(
+                    "artifact %s in %s does not match its sha256 (%d bytes): refused",
+                    digest,
+                    self.url,
+                    size,
+                )
+                raise StorageError(
+                    f"artifact {digest} in {self.url} is corrupted (its sha256 does not match): "
+                    "refused"
+                )
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot cache artifact {digest} in {self.cache}: {exc.strerror}"
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _fetch(self, digest: str) -> bytes:
         try:
