@@ -70,8 +70,10 @@ def _chromium_or_skip() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module: Playwright's sync API keeps an event loop running in this
+    thread while it is started, which the async tests of other modules must not find."""
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
