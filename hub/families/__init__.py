@@ -49,6 +49,7 @@ from hub.families.generation import (
 )
 from hub.families.hookspecs import hookimpl, hookspec
 from hub.families.plugin import FamilyPlugin
+from hub.families.saving import PICKLE_SUFFIXES, SAVE_FORMATS, is_pickle_file, load_pickle
 from hub.families.tasks import (
     TABULAR_CLASSIFICATION,
     TABULAR_REGRESSION,
@@ -107,6 +108,8 @@ __all__ = [
     "MIN_OPSET",
     "ONNX_ELEM_TO_V2",
     "PARITY_SEED",
+    "PICKLE_SUFFIXES",
+    "SAVE_FORMATS",
     "SampleData",
     "TABULAR_CLASSIFICATION",
     "TABULAR_REGRESSION",
@@ -129,8 +132,10 @@ __all__ = [
     "graph_inputs",
     "hookimpl",
     "hookspec",
+    "is_pickle_file",
     "latent_sample",
     "load_onnx_file",
+    "load_pickle",
     "missing_distributions",
     "normalize_onnx",
     "numpy_dtype",

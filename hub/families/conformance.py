@@ -8,7 +8,8 @@ For each :class:`~hub.families.ConformanceCase`: the family claims its own model
 passes parity on the held-out rows, its names follow the conventions and its IR version and
 opsets are ones onnxruntime runs (:mod:`hub.families.testing`), every input has a dynamic batch
 dimension, onnxruntime on batches of 1 and 5 rows agrees with the framework on the same rows,
-the card names the library, and a sample with a feature too many or too few is refused as
+a model the case also saves (joblib, pickle: :attr:`ConformanceCase.saved_as`) loads back
+from each file, the card names the library, and a sample with a feature too many or too few is refused as
 ``InvalidInput`` rather than surfacing a converter's exception. Families whose framework is
 missing offer no cases; they must still say how to install it.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -24,6 +26,7 @@ import pytest
 from hub.errors import InvalidInput
 from hub.export.convert import CheckedExport, convert_and_check, resolve_model
 from hub.families.registry import FamilyRegistry, get_plugin_manager
+from hub.families.saving import SAVE_FORMATS
 from hub.families.testing import (
     batch_parity,
     check_naming,
@@ -151,6 +154,18 @@ def test_every_input_has_a_dynamic_batch_dimension(built: Built) -> None:
 def test_onnxruntime_matches_the_framework_on_batches(built: Built, batch: int) -> None:
     report = batch_parity(_registry(), built.checked, built.model, built.sample, batch)
     assert report.passed, report.summary()
+
+
+def test_saved_files_load_back(built: Built, tmp_path: Path) -> None:
+    """Every format the case lists (joblib, pickle...): named with ``--family`` and found by
+    claims, the family loads the file and its export passes parity."""
+    for format_name in built.case.saved_as:
+        path = SAVE_FORMATS[format_name](built.model, tmp_path)
+        for family in (built.case.family, None):
+            checked = convert_and_check(_registry(), path, built.sample, family=family)
+            assert checked.family == built.case.family, (format_name, family)
+            assert checked.report.passed, f"{format_name}: {checked.report.summary()}"
+        path.unlink()
 
 
 def test_card_defaults_name_the_library(built: Built) -> None:

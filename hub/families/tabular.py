@@ -22,6 +22,7 @@ from hub.families.estimators import (
     final_estimator,
 )
 from hub.families.plugin import FamilyPlugin
+from hub.families.saving import is_pickle_file, load_pickle
 from hub.families.tasks import TABULAR_CLASSIFICATION, TABULAR_REGRESSION
 from hub.families.types import ExportedModel, SampleData
 
@@ -77,6 +78,18 @@ class TabularFamily(FamilyPlugin):
         """The estimator form of ``model``; override to wrap what :meth:`is_native` accepts."""
         return model
 
+    def load_native(self, path: Path) -> Any:
+        """Load one of the library's own model files (a Booster file, say); the default
+        refuses, naming what the family does load."""
+        raise InvalidInput(
+            f"family {self.info.name!r} cannot load {path.name}: it loads joblib/pickle files"
+            + (
+                f" and {', '.join(self.info.file_suffixes)} files"
+                if self.info.file_suffixes
+                else ""
+            )
+        )
+
     def claims_file(self, path: Path) -> bool:
         """True when ``path`` is a model file of this library (checked by content, cheaply)."""
         return False
@@ -86,6 +99,20 @@ class TabularFamily(FamilyPlugin):
         return {}
 
     # -- the family methods, written once ----------------------------------------------------
+    def load(self, path: Path) -> Any:
+        """A joblib/pickle file (how most users save these estimators) or, through
+        :meth:`load_native`, the library's own format. A pickle must hold this family's
+        model (an estimator, a pipeline ending in one, or a native object)."""
+        if not is_pickle_file(path):
+            return self.load_native(path)
+        model = load_pickle(path)
+        if not (self.is_native(model) or self.is_estimator(final_estimator(model))):
+            raise InvalidInput(
+                f"{path.name} holds a {type(model).__name__}, not one of the {self.info.name} "
+                f"family's {self.accepts}"
+            )
+        return model
+
     def claim(self, model: Any) -> int | None:
         if isinstance(model, Path):
             return FILE_SCORE if self.claims_file(model) else None

@@ -125,3 +125,7 @@ class ConformanceCase:
     #: inside ``tmp_path`` (then loading is proven too), and held-out rows as :data:`SampleData`
     #: with a feature axis (the suite sends one feature too many and too few).
     build: Callable[[Path], tuple[Any, SampleData]]
+    #: Formats of :data:`hub.families.saving.SAVE_FORMATS` (``"joblib"``, ``"pickle"``) the
+    #: built model is also saved in; the suite proves the family loads each file back, named
+    #: with ``--family`` and found by claims. List every format your users commonly save in.
+    saved_as: tuple[str, ...] = ()

@@ -30,6 +30,8 @@ from hub.families import (
 
 NAME = "sklearn"
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+#: How users save scikit-learn models (the conformance suite proves both load).
+SAVED_AS = ("joblib", "pickle")
 
 
 def _installed() -> bool:
@@ -156,8 +158,8 @@ class SklearnFamily(FamilyPlugin):
     def conformance_cases(self) -> list[ConformanceCase]:
         """A LogisticRegression and a Ridge, each trained on 120 rows, 20 held out."""
         return [
-            ConformanceCase(NAME, "logistic-regression", _logistic_case),
-            ConformanceCase(NAME, "ridge", _ridge_case),
+            ConformanceCase(NAME, "logistic-regression", _logistic_case, saved_as=SAVED_AS),
+            ConformanceCase(NAME, "ridge", _ridge_case, saved_as=SAVED_AS),
         ]
 
 

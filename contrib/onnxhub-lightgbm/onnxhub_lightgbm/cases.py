@@ -67,11 +67,25 @@ def _text_file(tmp_path: Path) -> tuple[Any, np.ndarray]:
     return path, held_out
 
 
+def _booster(tmp_path: Path) -> tuple[Any, np.ndarray]:
+    import lightgbm
+
+    X, y, held_out = tabular(None, seed=3)
+    model = lightgbm.LGBMRegressor(n_estimators=8, num_leaves=8, min_child_samples=5, verbose=-1)
+    return model.fit(X, y).booster_, held_out
+
+
+#: How users commonly save these models besides LightGBM's own files.
+SAVED_AS = ("joblib", "pickle")
+
+
 def conformance_cases() -> list[ConformanceCase]:
-    """Classifier, regressor, StandardScaler pipeline and a native ``.txt`` model file."""
+    """Classifier, regressor, StandardScaler pipeline and a Booster object, each also saved
+    with joblib and pickle; and a native ``.txt`` model file."""
     return [
-        ConformanceCase(FAMILY, "classifier", _classifier),
-        ConformanceCase(FAMILY, "regressor", _regressor),
-        ConformanceCase(FAMILY, "pipeline", _pipeline),
+        ConformanceCase(FAMILY, "classifier", _classifier, saved_as=SAVED_AS),
+        ConformanceCase(FAMILY, "regressor", _regressor, saved_as=SAVED_AS),
+        ConformanceCase(FAMILY, "pipeline", _pipeline, saved_as=SAVED_AS),
+        ConformanceCase(FAMILY, "booster", _booster, saved_as=SAVED_AS),
         ConformanceCase(FAMILY, "text-file", _text_file),
     ]

@@ -59,11 +59,24 @@ def _ubj_file(tmp_path: Path) -> tuple[Any, np.ndarray]:
     return path, held_out
 
 
+def _booster(tmp_path: Path) -> tuple[Any, np.ndarray]:
+    import xgboost
+
+    X, y, held_out = tabular(None, seed=3)
+    return xgboost.XGBRegressor(n_estimators=8, max_depth=3).fit(X, y).get_booster(), held_out
+
+
+#: How users commonly save these models besides XGBoost's own files.
+SAVED_AS = ("joblib", "pickle")
+
+
 def conformance_cases() -> list[ConformanceCase]:
-    """Classifier, regressor, StandardScaler pipeline and a native ``.ubj`` Booster file."""
+    """Classifier, regressor, StandardScaler pipeline and a Booster object, each also saved
+    with joblib and pickle; and a native ``.ubj`` Booster file."""
     return [
-        ConformanceCase(FAMILY, "classifier", _classifier),
-        ConformanceCase(FAMILY, "regressor", _regressor),
-        ConformanceCase(FAMILY, "pipeline", _pipeline),
+        ConformanceCase(FAMILY, "classifier", _classifier, saved_as=SAVED_AS),
+        ConformanceCase(FAMILY, "regressor", _regressor, saved_as=SAVED_AS),
+        ConformanceCase(FAMILY, "pipeline", _pipeline, saved_as=SAVED_AS),
+        ConformanceCase(FAMILY, "booster", _booster, saved_as=SAVED_AS),
         ConformanceCase(FAMILY, "ubj-file", _ubj_file),
     ]

@@ -62,7 +62,7 @@ class XGBoostFamily(TabularFamily):
     def claims_file(self, path: Path) -> bool:
         return native.looks_like_xgboost_file(path)
 
-    def load(self, path: Path) -> Any:
+    def load_native(self, path: Path) -> Any:
         return native.load_native(path)
 
     def fitted_metadata(self, final: Any) -> dict[str, Any]:
