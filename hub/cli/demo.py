@@ -62,6 +62,35 @@ def _train_models() -> list[dict[str, Any]]:
     ]
 
 
+def _publish_if_changed(hub: Any, spec: dict[str, Any]) -> Any:
+    """Publish ``spec``'s model unless a version of it already holds the same ONNX bytes and
+    test data (then nothing is written and no alias moves, whatever the user did with the
+    model since): a second demo run leaves the catalog as the first left it."""
+    from hub.catalog.artifacts import sha256_hex
+    from hub.errors import NotFound
+
+    checked = hub.export(spec["model"], spec["sample"])
+    digests = (sha256_hex(checked.model_bytes), sha256_hex(checked.test_data or b""))
+    try:
+        versions = hub.list_versions(spec["name"])
+    except NotFound:
+        versions = []
+    same = [v for v in versions if (v.sha256, v.test_data_sha256) == digests]
+    if same:
+        click.echo(f"\n{same[-1].ref} is already published with these bytes: left as it is")
+        return same[-1]
+    version = hub.publish(
+        spec["model"],
+        name=spec["name"],
+        sample=spec["sample"],
+        tags=spec["tags"],
+        card=spec["card"],
+        alias="production",
+    )
+    click.echo(f"\npublished {version.ref} ({version.family}, {version.size} bytes)")
+    return version
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -139,22 +168,18 @@ def _serve_and_infer(name: str, rows: list[list[float]], timeout: float) -> None
 @click.option("--no-serve", is_flag=True, help="Only publish and predict in-process.")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the server.")
 def demo(no_serve: bool, timeout: float) -> None:
-    """Publish three tiny scikit-learn models, then serve one and run a real inference."""
+    """Publish three tiny scikit-learn models, then serve one and run a real inference.
+
+    Running it again publishes nothing new: a model whose production version already holds
+    the same bytes is left as it is.
+    """
     with console.status("training tiny scikit-learn models..."):
         specs = _train_models()
     with open_hub() as hub:
         click.echo(f"catalog: {hub.settings.database_url}")
         for spec in specs:
             with console.status(f"exporting {spec['name']} and checking parity..."):
-                version = hub.publish(
-                    spec["model"],
-                    name=spec["name"],
-                    sample=spec["sample"],
-                    tags=spec["tags"],
-                    card=spec["card"],
-                    alias="production",
-                )
-            click.echo(f"\npublished {version.ref} ({version.family}, {version.size} bytes)")
+                version = _publish_if_changed(hub, spec)
             click.echo(ParityReport.from_json(version.parity or {}).summary())
         first = specs[0]
         predictor = hub.open(first["name"])
