@@ -20,13 +20,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.catalog import access, contributions, queries, social
 from hub.catalog.accounts import Principal
 from hub.catalog.browse import version_detail
-from hub.catalog.community_tables import Contribution
+from hub.catalog.gc import publishing_lock
 from hub.catalog.models import Model, Version
 from hub.errors import Forbidden, InvalidInput, Unauthorized
 from hub.export.card_fields import parse_checked_card
@@ -189,47 +188,33 @@ class CommunityService:
         if card is not None:
             meta["card"] = card.render()
         store = self.hub.artifacts
-        created: list[str] = []
-        try:
-            model_sha, new = store.put(upload.model)
-            created += [model_sha] if new else []
+
+        def write(session: Session) -> dict[str, Any]:
+            model = self._readable(session, principal, name, for_update=True)
+            row = contributions.open_contribution(
+                session,
+                model,
+                author,
+                title=title or f"New version proposed by {author}",
+                description=description,
+                sha256=model_sha,
+                size=len(upload.model),
+                test_data_sha256=data_sha,
+                outcome=outcome,
+                target=None if target is None else target.number,
+                meta=meta,
+            )
+            return contributions.contribution_json(name, row)
+
+        # Blobs are never deleted here, even when the write fails: a concurrent upload of
+        # identical bytes may share them; `onnxhub gc` collects unreferenced ones (and never
+        # between this store and its commit: the lock).
+        with publishing_lock(store):
+            model_sha, _ = store.put(upload.model)
             data_sha = None
             if upload.test_data is not None:
-                data_sha, new = store.put(upload.test_data)
-                created += [data_sha] if new else []
-
-            def write(session: Session) -> dict[str, Any]:
-                model = self._readable(session, principal, name, for_update=True)
-                row = contributions.open_contribution(
-                    session,
-                    model,
-                    author,
-                    title=title or f"New version proposed by {author}",
-                    description=description,
-                    sha256=model_sha,
-                    size=len(upload.model),
-                    test_data_sha256=data_sha,
-                    outcome=outcome,
-                    target=None if target is None else target.number,
-                    meta=meta,
-                )
-                return contributions.contribution_json(name, row)
-
+                data_sha, _ = store.put(upload.test_data)
             return self.hub.db.transaction(write)
-        except BaseException:
-            self._drop_unreferenced(created)
-            raise
-
-    def _drop_unreferenced(self, digests: list[str]) -> None:
-        with self.hub.db.session() as session:
-            for digest in digests:
-                used = queries.blob_in_use(session, digest) or session.scalar(
-                    select(Contribution.id).where(
-                        (Contribution.sha256 == digest) | (Contribution.test_data_sha256 == digest)
-                    )
-                )
-                if not used:
-                    self.hub.artifacts.delete(digest)
 
     def _review(self, session: Session, principal: Principal, name: str, number: int):
         queries.check_model_name(name)

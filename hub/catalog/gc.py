@@ -31,7 +31,8 @@ from sqlalchemy import Engine, MetaData, select
 
 from hub.errors import StorageError
 
-LOCK_NAME = ".gc.lock"
+#: The store's lock file, beside its folder (``~/.onnxhub/.artifacts.lock``): never among blobs.
+LOCK_SUFFIX = ".lock"
 #: Blobs younger than this many seconds are never collected (default of ``--min-age``).
 DEFAULT_MIN_AGE = 3600.0
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -71,6 +72,11 @@ def _local_root(store: Any) -> Path:
     return root
 
 
+def lock_path(root: Path) -> Path:
+    """The lock file of the store at ``root``: ``.<folder name>.lock`` beside it."""
+    return root.parent / f".{root.name}{LOCK_SUFFIX}"
+
+
 @contextlib.contextmanager
 def publishing_lock(store: Any, exclusive: bool = False) -> Iterator[None]:
     """Hold the store's lock: shared while a publish writes blobs and commits, exclusive
@@ -81,7 +87,7 @@ def publishing_lock(store: Any, exclusive: bool = False) -> Iterator[None]:
         return
     try:
         root.mkdir(parents=True, exist_ok=True)
-        handle = open(root / LOCK_NAME, "a+b")
+        handle = open(lock_path(root), "a+b")
     except OSError as exc:
         raise StorageError(f"cannot lock the artifact store {root}: {exc.strerror}") from None
     try:

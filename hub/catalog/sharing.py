@@ -27,10 +27,13 @@ from sqlalchemy.orm import Session
 
 from hub.catalog import access, accounts, browse, queries
 from hub.catalog.accounts import Principal
+from hub.catalog.gc import publishing_lock
 from hub.catalog.models import Model, Version, utcnow
 from hub.errors import Conflict, InvalidInput, NotFound, ParityFailed
 from hub.export.card_fields import parse_checked_card
 from hub.export.received import ReceivedModel, check_received
+from hub.families.tasks import canonical_task
+from hub.settings import ServingOptions
 
 PATCHABLE = ("description", "card", "tags", "task", "license", "private")
 
@@ -222,79 +225,80 @@ class CatalogService:
 
     def _store(self, principal, name, received: ReceivedModel, card, tags, metadata) -> dict:
         store = self.hub.artifacts
-        created: list[str] = []
-        try:
-            model_sha, new = store.put(received.model_bytes)
-            created += [model_sha] if new else []
+        task = canonical_task(metadata.task, "metadata task") or canonical_task(
+            card.task if card else None, "card front matter task"
+        )
+        extra: dict[str, Any] = {
+            "library": metadata.library or metadata.framework,
+            "label_outputs": list(metadata.label_outputs),
+            **metadata.extra,
+        }
+        if card is not None:
+            extra["card"] = card.render()
+            if card.metadata.get("serving") is not None:
+                extra["serving"] = ServingOptions.decode(
+                    card.metadata["serving"], "card front matter 'serving'"
+                ).as_dict()
+        if metadata.client_parity is not None:
+            extra["client_parity"] = metadata.client_parity
+        if metadata.provenance is not None:
+            extra["provenance"] = metadata.provenance
+        if metadata.latent_input is not None:
+            extra["latent_input"] = metadata.latent_input
+
+        def write(session: Session) -> dict[str, Any]:
+            found = access.model_access(session, name)
+            if found is None:
+                access.check_create(principal, name)
+                accounts.get_or_create_user(session, principal.user or "")
+            else:
+                queries.require_model(session, name, for_update=True)
+                access.check_write(access.model_access(session, name), principal, name)
+            model = queries.upsert_model(
+                session,
+                name,
+                principal.user if found is None else found.owner,
+                task=task,
+                license=metadata.license or (card.license if card else None),
+                description=metadata.description or (card.description if card else None),
+                card=card.render() if card else None,
+                tags=[*tags, *(card.tags if card else [])],
+            )
+            if found is None and metadata.private:
+                model.private = True
+            version = queries.add_version(
+                session,
+                model,
+                family=metadata.family,
+                framework=metadata.framework,
+                framework_version=metadata.framework_version,
+                opset=received.opset,
+                ir_version=received.ir_version,
+                inputs=[t.to_json() for t in received.inputs],
+                outputs=[t.to_json() for t in received.outputs],
+                sha256=model_sha,
+                size=len(received.model_bytes),
+                parity=received.report.to_json() if received.report else None,
+                test_data_sha256=data_sha,
+                task=task,
+                extra=extra,
+            )
+            if metadata.alias is not None:
+                queries.set_alias(session, model, metadata.alias, version.number)
+            session.flush()
+            session.expire(model, ["aliases"])
+            model = queries.require_model(session, name)
+            return browse.version_detail(model, version)
+
+        # Blobs are never deleted here, even when the write fails: a concurrent publish of
+        # identical bytes may share them; `onnxhub gc` collects unreferenced ones (and never
+        # between this store and its commit: the lock).
+        with publishing_lock(store):
+            model_sha, _ = store.put(received.model_bytes)
             data_sha = None
             if received.test_data is not None:
-                data_sha, new = store.put(received.test_data)
-                created += [data_sha] if new else []
-            task = metadata.task or (card.task if card else None)
-            extra: dict[str, Any] = {
-                "library": metadata.library or metadata.framework,
-                "label_outputs": list(metadata.label_outputs),
-                **metadata.extra,
-            }
-            if card is not None:
-                extra["card"] = card.render()
-                if card.metadata.get("serving") is not None:
-                    extra["serving"] = card.metadata["serving"]
-            if metadata.client_parity is not None:
-                extra["client_parity"] = metadata.client_parity
-            if metadata.provenance is not None:
-                extra["provenance"] = metadata.provenance
-            if metadata.latent_input is not None:
-                extra["latent_input"] = metadata.latent_input
-
-            def write(session: Session) -> dict[str, Any]:
-                found = access.model_access(session, name)
-                if found is None:
-                    access.check_create(principal, name)
-                    accounts.get_or_create_user(session, principal.user or "")
-                else:
-                    queries.require_model(session, name, for_update=True)
-                    access.check_write(access.model_access(session, name), principal, name)
-                model = queries.upsert_model(
-                    session,
-                    name,
-                    principal.user if found is None else found.owner,
-                    task=task,
-                    license=metadata.license or (card.license if card else None),
-                    description=metadata.description or (card.description if card else None),
-                    card=card.render() if card else None,
-                    tags=[*tags, *(card.tags if card else [])],
-                )
-                if found is None and metadata.private:
-                    model.private = True
-                version = queries.add_version(
-                    session,
-                    model,
-                    family=metadata.family,
-                    framework=metadata.framework,
-                    framework_version=metadata.framework_version,
-                    opset=received.opset,
-                    ir_version=received.ir_version,
-                    inputs=[t.to_json() for t in received.inputs],
-                    outputs=[t.to_json() for t in received.outputs],
-                    sha256=model_sha,
-                    size=len(received.model_bytes),
-                    parity=received.report.to_json() if received.report else None,
-                    test_data_sha256=data_sha,
-                    task=task,
-                    extra=extra,
-                )
-                if metadata.alias is not None:
-                    queries.set_alias(session, model, metadata.alias, version.number)
-                session.flush()
-                session.expire(model, ["aliases"])
-                model = queries.require_model(session, name)
-                return browse.version_detail(model, version)
-
+                data_sha, _ = store.put(received.test_data)
             return self.hub.db.transaction(write)
-        except BaseException:
-            self.hub._drop_unreferenced(created)
-            raise
 
     def delete_version(self, principal: Principal, name: str, number: int) -> dict[str, Any]:
         """Owner or admin: mark the version deleted (409 while an alias points at it)."""

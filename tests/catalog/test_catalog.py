@@ -22,7 +22,7 @@ from hub.settings import Settings
 
 def blob_files(hub: Hub) -> list[Path]:
     root = hub.settings.artifacts
-    # blobs only: not the store's lock file (hub.catalog.gc.LOCK_NAME) nor temporary files
+    # blobs only, not temporary files
     found = root.rglob("*") if root.exists() else []
     return sorted(p for p in found if p.is_file() and not p.name.startswith("."))
 

@@ -12,7 +12,7 @@ from onnx_graphs import scale_model
 
 from hub.api import Hub
 from hub.catalog import queries
-from hub.catalog.gc import LOCK_NAME
+from hub.catalog.gc import lock_path
 from hub.cli.main import cli
 from hub.errors import StorageError
 from hub.settings import Settings
@@ -111,7 +111,8 @@ def test_gc_collects_only_unreferenced_blobs(hub: Hub, monkeypatch: pytest.Monke
     done = hub.collect_garbage(dry_run=False, min_age=0)
     assert set(done.deleted) == orphans
     assert _blobs(hub) == {kept.sha256, kept.test_data_sha256}
-    assert (hub.settings.artifacts / LOCK_NAME).exists()
+    assert lock_path(hub.settings.artifacts).is_file()  # beside the blobs, not among them
+    assert not any(p.name.startswith(".") for p in hub.settings.artifacts.rglob("*"))
 
 
 def test_gc_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from hub.catalog.accounts import Principal
 from hub.catalog.queries import check_alias_name, check_model_name
+from hub.catalog.refs import parse_version_number
 from hub.catalog.sharing import CatalogService
 from hub.errors import InvalidInput, UnsupportedMediaType
 from hub.server.auth import AUTH_GATE, principal_of
@@ -45,10 +46,7 @@ def alias_name(request: web.Request) -> str:
 
 
 def version_number(request: web.Request) -> int:
-    raw = request.match_info["ref"]
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInput(f"version must be a positive integer, not {raw!r}")
-    return int(raw)
+    return parse_version_number(request.match_info["ref"])  # the one reference parser
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
