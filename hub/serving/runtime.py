@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from hub.catalog.records import EventInfo, VersionInfo
-from hub.catalog.refs import MAX_VERSION, parse_ref  # noqa: F401  (MAX_VERSION re-exported)
+from hub.catalog.refs import parse_ref
 from hub.errors import InvalidInput, ModelFault, NotFound, Unavailable
 from hub.families.generation import draw_latent
 from hub.onnx import feeds as onnx_feeds
