@@ -196,5 +196,6 @@ def demo(no_serve: bool, timeout: float) -> None:
     click.echo(
         "\nDone. To keep serving these models:\n"
         "  .venv/bin/onnxhub serve --host 127.0.0.1 --port 8080\n"
-        "then e.g. curl http://127.0.0.1:8080/v2/models/iris-logreg"
+        "then open http://127.0.0.1:8080/ in a browser (search, try a model in its page: the\n"
+        "numbers are scikit-learn's), or e.g. curl http://127.0.0.1:8080/v2/models/iris-logreg"
     )

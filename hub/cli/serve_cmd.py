@@ -7,8 +7,8 @@ import logging
 
 import click
 
-#: Seconds shutdown waits for in-flight requests before closing connections.
-SHUTDOWN_TIMEOUT = 30.0
+#: Seconds shutdown waits, beyond the drain deadline, for responses to be written.
+SHUTDOWN_GRACE = 2.0
 
 
 @click.command()
@@ -36,11 +36,12 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
     Models load on first use; publishing a version or moving an alias swaps it in live.
     SIGINT/SIGTERM stop accepting, drain in-flight requests and close the sessions.
     """
-    from aiohttp import web
+    from sqlalchemy.engine import make_url
 
     from hub.api import Hub
     from hub.server.app import create_app
     from hub.server.auth import AUTH_MODE
+    from hub.server.connections import run_server
     from hub.settings import Settings
 
     logging.basicConfig(
@@ -53,15 +54,15 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
         app = create_app(hub, settings)
         app[AUTH_MODE] = auth
         app.on_startup.append(_freeze_startup_objects)
-        click.echo(f"onnxhub serving {settings.database_url} on http://{host}:{port}/v2", err=True)
-        web.run_app(
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        click.echo(f"onnxhub serving {shown} on http://{host}:{port}/v2", err=True)
+        run_server(
             app,
             host=host,
             port=port,
-            access_log=None,
-            print=None,
-            shutdown_timeout=SHUTDOWN_TIMEOUT,
-            handle_signals=True,
+            header_timeout=settings.header_timeout,
+            max_connections=settings.max_connections,
+            shutdown_timeout=settings.drain_timeout + SHUTDOWN_GRACE,
         )
     finally:
         hub.close()

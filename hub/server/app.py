@@ -14,17 +14,16 @@ Routes (Open Inference Protocol v2 REST, plus the Triton extensions tritonclient
   ``model.loaded`` / ``model.unloaded`` / ``model.swapped``); ``Last-Event-ID`` replays
 - ``GET /metrics``: Prometheus text
 
-Settings used (``ONNXHUB_*``): ``MAX_REQUEST_BYTES`` (413 beyond), ``PROVIDERS``,
-``INTRA_OP_THREADS``, ``MAX_LOADED_BYTES`` / ``MAX_LOADED_MODELS`` (LRU residency),
-``MAX_BATCH_SIZE``, ``MAX_BATCH_TIME``, ``RUN_CONCURRENCY``, ``MAX_QUEUE`` (503 + Retry-After
-beyond), ``EVENT_POLL_INTERVAL``. Per model, the batching and queue knobs can be overridden by the
-version's ``metadata["serving"]`` and, above that, by ``ONNXHUB_MODEL_OPTIONS`` (JSON:
-``{"iris": {"max_batch_size": 8, "run_concurrency": 2}}``).
+Its knobs are fields of :class:`hub.settings.Settings` (the README's table is generated from
+them); per model, :class:`hub.settings.ServingOptions` from the version's card ``serving:`` block
+and, above that, ``ONNXHUB_MODEL_OPTIONS``.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator
 
 from aiohttp import web
@@ -34,9 +33,20 @@ from hub.server import api as catalog_api
 from hub.server import endpoints_health, endpoints_models, endpoints_repository
 from hub.server.auth import install_auth
 from hub.server.catalog_follower import build_follower
-from hub.server.keys import BROADCASTER, HUB, METRICS, RUNTIME, SERVER_STATE, SETTINGS, ServerState
+from hub.server.guards import guard
+from hub.server.keys import (
+    BROADCASTER,
+    CODEC,
+    HUB,
+    METRICS,
+    RUNTIME,
+    SERVER_STATE,
+    SETTINGS,
+    ServerState,
+)
 from hub.server.metrics import ServerMetrics
 from hub.server.pages import install_pages
+from hub.server.responses import error_response
 from hub.server.sse import catalog_event, stream_events
 from hub.serving.events import EventBroadcaster
 from hub.serving.runtime import InferenceRuntime
@@ -45,15 +55,13 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def error_response(
-    status: int, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.json_response({"error": message}, status=status, headers=headers)
-
-
 @web.middleware
 async def render_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every failure becomes ``{"error": ...}`` with the status its exception carries."""
+    """Every failure becomes ``{"error": ...}`` with the status its exception carries.
+
+    An unexpected exception is a 500 whose body says only ``internal error`` and an
+    ``error_id``; the traceback is logged with the same id, never sent to the client.
+    """
     try:
         return await handler(request)
     except HubError as exc:
@@ -61,21 +69,34 @@ async def render_errors(request: web.Request, handler: Any) -> web.StreamRespons
         headers = None
         if isinstance(exc, Unavailable):
             headers = {"Retry-After": str(max(1, round(exc.retry_after or 1)))}
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[SETTINGS].max_request_bytes
         status, message, headers = (
             413,
-            RequestTooLarge(f"request body exceeds the limit of {exc.max_size} bytes").message,
+            RequestTooLarge(f"request body exceeds the limit of {limit} bytes").message,
             None,
         )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         status, message, headers = exc.status, exc.reason, None
-    except Exception as exc:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        status, message, headers = 500, f"internal error: {type(exc).__name__}: {exc}", None
+    except Exception:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
+        request.app[METRICS].observe_error(500)
+        return error_response(
+            500, f"internal error (id {error_id}, in the server log)", error_id=error_id
+        )
     request.app[METRICS].observe_error(status)
     return error_response(status, message, headers)
+
+
+@web.middleware
+async def refuse_cross_site(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Foreign ``Host``, foreign ``Origin`` and form-type bodies: see :mod:`hub.server.guards`."""
+    settings = request.app[SETTINGS]
+    guard(request, settings.allowed_hosts, settings.allowed_origins)
+    return await handler(request)
 
 
 async def _runtime_context(app: web.Application) -> AsyncIterator[None]:
@@ -108,9 +129,27 @@ async def _runtime_context(app: web.Application) -> AsyncIterator[None]:
         await runtime.close()
 
 
+async def _one_json_content_type(_request: web.Request, response: web.StreamResponse) -> None:
+    """``application/json`` for every JSON body, whichever route or library wrote it (aiohttp's
+    ``json_response`` adds ``; charset=utf-8``, which kserve's client does not accept)."""
+    if response.headers.get("Content-Type", "").startswith("application/json;"):
+        response.headers["Content-Type"] = "application/json"
+
+
+async def _codec_context(app: web.Application) -> AsyncIterator[None]:
+    """Threads that decode and encode large bodies, so the event loop never does."""
+    app[CODEC] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="onnxhub-codec")
+    try:
+        yield
+    finally:
+        app[CODEC].shutdown(wait=False, cancel_futures=True)
+
+
 async def _on_shutdown(app: web.Application) -> None:
     app[SERVER_STATE].ready = False
     app[BROADCASTER].close()
+    if RUNTIME in app:  # runs in flight get the drain deadline, then are terminated
+        app[RUNTIME].begin_drain()
 
 
 def create_app(hub: Any, settings: Settings | None = None) -> web.Application:
@@ -119,12 +158,19 @@ def create_app(hub: Any, settings: Settings | None = None) -> web.Application:
     The caller owns ``hub`` and closes it after the app has shut down.
     """
     settings = settings or hub.settings
-    app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[render_errors])
+    app = web.Application(
+        client_max_size=settings.max_request_bytes,
+        middlewares=[render_errors, refuse_cross_site],
+        # Bodies are inflated by hub.server.body, off the event loop and under the limit.
+        handler_args={"auto_decompress": False, "keepalive_timeout": settings.keepalive_timeout},
+    )
     app[HUB] = hub
     app[SETTINGS] = settings
     app[METRICS] = ServerMetrics()
     app[BROADCASTER] = EventBroadcaster()
     app[SERVER_STATE] = ServerState()
+    app.cleanup_ctx.append(_codec_context)
+    app.on_response_prepare.append(_one_json_content_type)
     app.cleanup_ctx.append(_runtime_context)
     app.on_shutdown.append(_on_shutdown)
     endpoints_health.add_routes(app)
