@@ -210,7 +210,8 @@ class Settings:
     )
     max_connections: PositiveInt = setting(
         512,
-        "open connections; beyond it the oldest idle one is closed, or the new one refused",
+        "open connections; a new one beyond it closes the oldest that has not sent a whole "
+        "request yet (else the oldest idle one), or is answered 503 when all are busy",
     )
     run_timeout: NonNegativeFloat = setting(
         60.0,
@@ -229,14 +230,15 @@ class Settings:
     )
     allowed_hosts: tuple[str, ...] = setting(
         (),
-        "`Host` names the server answers, comma-separated (`*`: any); empty: any, except on a "
-        "loopback bind, where only `localhost`, `127.0.0.1` and `::1` are answered",
-        shown="loopback names on a loopback bind",
+        "`Host` names the server answers (403 otherwise), comma-separated (`*`: any); empty: "
+        "any, except on connections to a loopback address, which must name `localhost`, "
+        "`127.0.0.1` or `::1` (DNS rebinding); set it behind a reverse proxy",
+        shown="loopback names on loopback",
     )
     allowed_origins: tuple[str, ...] = setting(
         (),
-        "browser `Origin`s allowed to send state-changing requests, comma-separated "
-        "(e.g. `https://hub.example.com`); the server's own origin always is",
+        "browser `Origin`s allowed to send state-changing requests (403 otherwise), "
+        "comma-separated (e.g. `https://hub.example.com`); the server's own origin always is",
         shown="none",
     )
     auth: Literal["public-read", "required"] = setting(

@@ -49,7 +49,7 @@ class _Inflater:
     def __init__(self, wbits: int, limit: int) -> None:
         self._zlib = zlib.decompressobj(wbits)
         self._limit = limit
-        self._parts: list[bytes] = []
+        self._body = bytearray()  # grown in place: no second copy of the body at the end
         self.size = 0
 
     def feed(self, data: bytes) -> None:
@@ -63,26 +63,26 @@ class _Inflater:
         except zlib.error as exc:
             raise UnsupportedMediaType(f"the compressed request body is corrupt: {exc}") from None
 
-    def finish(self) -> bytes:
+    def finish(self) -> bytearray:
         try:
             self._take(self._zlib.flush())
         except zlib.error as exc:
             raise UnsupportedMediaType(f"the compressed request body is corrupt: {exc}") from None
         if not self._zlib.eof:
             raise UnsupportedMediaType("the compressed request body is truncated")
-        return b"".join(self._parts)
+        return self._body
 
     def _take(self, out: bytes) -> None:
         self.size += len(out)
         if self.size > self._limit:
             raise _too_large(self._limit, "once decompressed")
-        self._parts.append(out)
+        self._body += out
 
 
 async def read_body(
     request: web.Request, *, limit: int, timeout: float, executor: Executor | None
-) -> bytes:
-    """The decompressed body of ``request``.
+) -> bytearray:
+    """The decompressed body of ``request`` (a bytearray: grown in place, never copied).
 
     Raises RequestTooLarge (413) beyond ``limit`` bytes, received or decompressed;
     UnsupportedMediaType (415) for a content coding other than identity/gzip/deflate or a
@@ -108,20 +108,18 @@ async def read_body(
         ) from None
 
 
-async def _read_plain(request: web.Request, limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
+async def _read_plain(request: web.Request, limit: int) -> bytearray:
+    body = bytearray()
     async for chunk in request.content.iter_chunked(CHUNK):
-        size += len(chunk)
-        if size > limit:
+        if len(body) + len(chunk) > limit:
             raise _too_large(limit, "")
-        parts.append(chunk)
-    return b"".join(parts)
+        body += chunk
+    return body
 
 
 async def _inflate(
     request: web.Request, wbits: int, limit: int, executor: Executor | None
-) -> bytes:
+) -> bytearray:
     loop = asyncio.get_running_loop()
     inflater = _Inflater(wbits, limit)
     received = 0

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 
 from aiohttp import web
 
-from hub.errors import RequestTooLarge, Unavailable
+from hub.errors import Unavailable
 from hub.server.binary import HEADER
-from hub.server.keys import METRICS, RUNTIME, SETTINGS
+from hub.server.body import read_body
+from hub.server.keys import CODEC, METRICS, RUNTIME, SETTINGS
+from hub.server.responses import json_response
 from hub.server.v2_codec import decode_request, encode_response
 from hub.serving.runtime import normalize_ref
 
@@ -35,7 +39,7 @@ async def model_metadata(request: web.Request) -> web.Response:
         parameters["providers"] = meta.providers
     if info.latent_input:
         parameters["latent_input"] = info.latent_input
-    return web.json_response(
+    return json_response(
         {
             "name": name,
             "versions": [str(v) for v in meta.versions],
@@ -52,23 +56,35 @@ async def model_ready(request: web.Request) -> web.Response:
     name = request.match_info["model"]
     if not await runtime.is_ready(name, _ref(request)):
         raise Unavailable(f"model {name!r} is not ready (unloaded)")
-    return web.json_response({"name": name, "ready": True})
+    return json_response({"name": name, "ready": True})
 
 
 async def infer(request: web.Request) -> web.Response:
     started = time.perf_counter()
     app = request.app
-    limit = app[SETTINGS].max_request_bytes
-    length = request.content_length
-    if length is not None and length > limit:
-        raise RequestTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes")
-    body = await request.read()
-    decoded = decode_request(body, request.headers.get(HEADER))
+    settings = app[SETTINGS]
+    codec = app[CODEC]
+    body = await read_body(
+        request,
+        limit=settings.max_request_bytes,
+        timeout=settings.body_timeout,
+        executor=codec,
+    )
+    decode = functools.partial(
+        decode_request, body, request.headers.get(HEADER), settings.max_request_elements
+    )
+    big = len(body) >= settings.offload_bytes
+    loop = asyncio.get_running_loop()
+    decoded = await loop.run_in_executor(codec, decode) if big else decode()
     name = request.match_info["model"]
     result = await app[RUNTIME].infer(
         name, _ref(request), decoded.feeds, decoded.outputs, decoded.parameters
     )
-    payload, headers = encode_response(result, decoded)
+    encode = functools.partial(encode_response, result, decoded, settings.max_response_bytes)
+    if big or sum(a.nbytes for a in result.arrays) >= settings.offload_bytes:
+        payload, headers = await loop.run_in_executor(codec, encode)
+    else:
+        payload, headers = encode()
     app[METRICS].observe_request(name, time.perf_counter() - started)
     return web.Response(body=payload, headers=headers)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -32,6 +33,8 @@ Ref = int | str | None
 #: Catalog events that can change what a reference points at.
 ROUTING_EVENTS = frozenset({"version.published", "alias.set", "alias.deleted", "version.deleted"})
 MAX_GENERATED_SAMPLES = 4096
+#: Bound of the reference cache; its keys come from clients (only resolved ones are kept).
+MAX_ROUTES = 4096
 
 
 def normalize_ref(ref: int | str | None) -> Ref:
@@ -81,7 +84,8 @@ class InferenceRuntime:
         self._catalog = ThreadPoolExecutor(max_workers=4, thread_name_prefix="onnxhub-catalog")
         self._loader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="onnxhub-load")
         self.providers: list[str] = ["CPUExecutionProvider"]
-        self._routes: dict[tuple[str, Ref], VersionInfo] = {}
+        self._routes: OrderedDict[tuple[str, Ref], VersionInfo] = OrderedDict()
+        self._drain_timer: asyncio.TimerHandle | None = None
         self._unloaded: set[str] = set()
         self._swap_lock = asyncio.Lock()
         self.residency = ModelResidency(
@@ -99,6 +103,8 @@ class InferenceRuntime:
             notify=self._notify,
             on_batch=on_batch,
             model_options=settings.model_options,
+            warmup_timeout=settings.warmup_timeout,
+            drain_timeout=settings.drain_timeout,
         )
 
     async def call(self, fn: Callable, *args: Any) -> Any:
@@ -112,7 +118,19 @@ class InferenceRuntime:
         )
         log.info("execution providers: %s", ", ".join(self.providers))
 
+    def begin_drain(self) -> None:
+        """Shutdown has begun: runs still in flight after the drain deadline are terminated."""
+        if self._drain_timer is not None:
+            return
+        timeout = self.settings.drain_timeout
+        self.residency.drain_timeout = 0.0  # the deadline below is the only wait left
+        self._drain_timer = asyncio.get_running_loop().call_later(
+            timeout, self.residency.terminate_all, "the server is shutting down"
+        )
+
     async def close(self) -> None:
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
         await self.residency.close()
         self._catalog.shutdown(wait=False)
         self._loader.shutdown(wait=False)
@@ -121,18 +139,27 @@ class InferenceRuntime:
 
     async def resolve(self, model: str, ref: Ref) -> VersionInfo:
         """The version ``ref`` names now (cached; kept fresh by catalog events)."""
-        info = self._routes.get((model, ref))
+        key = (model, normalize_ref(ref))
+        info = self._routes.get(key)
         if info is None:
-            info = await self.call(self.hub.get_version, model, ref)
-            self._routes[(model, ref)] = info
+            info = await self.call(self.hub.get_version, model, key[1])
+            self._remember(key, info)
         return info
+
+    def _remember(self, key: tuple[str, Ref], info: VersionInfo) -> None:
+        """Cache ``key`` -> ``info``, dropping the oldest entries beyond :data:`MAX_ROUTES`."""
+        self._routes[key] = info
+        while len(self._routes) > MAX_ROUTES:
+            self._routes.popitem(last=False)
 
     async def _resident(self, model: str, ref: Ref) -> Resident:
         if model in self._unloaded:
             raise Unavailable(
                 f"model {model!r} is unloaded; load it with POST /v2/repository/models/{model}/load"
             )
-        info = self._routes.get((model, ref)) or await self.resolve(model, ref)
+        info = self._routes.get((model, ref))  # only canonical references are ever keys
+        if info is None:
+            info = await self.resolve(model, ref)
         resident = self.residency.get_nowait((info.model, info.version))
         if resident is None:
             resident = await self.residency.get(info)
@@ -262,13 +289,15 @@ class InferenceRuntime:
         except NotFound:
             self._routes.pop(key, None)
             return
-        if old is None or new.version == old.version:
+        if old is None:
+            return  # dropped from the cache meanwhile: nothing to refresh
+        if new.version == old.version:
             self._routes[key] = new
             return
         old_key = (old.model, old.version)
         if self.residency.is_resident(old_key) and key[0] not in self._unloaded:
             await self.residency.get(new)  # load and warm before anyone is routed to it
-        self._routes[key] = new
+        self._remember(key, new)
         log.info(
             "%s%s now serves version %d (was %d)",
             key[0],

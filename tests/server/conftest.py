@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from hostile import GuardedTestServer
 
 from hub.api import Hub
 from hub.server.app import create_app
-from hub.server.connections import GuardedRunner
-from hub.server.keys import SETTINGS
 from hub.settings import Settings
 
 
@@ -36,24 +33,6 @@ def catalog(serve_settings: Settings, logreg, ridge) -> Iterator[Hub]:
         model, X = ridge
         hub.publish(model, name="linear", sample=X)
         yield hub
-
-
-class GuardedTestServer(TestServer):
-    """The test server with ``onnxhub serve``'s connection limits (header timeout, cap)."""
-
-    def __init__(self, app: web.Application, **kwargs: object) -> None:
-        super().__init__(app, **kwargs)  # type: ignore[arg-type]
-        settings = app[SETTINGS]
-        self.header_timeout = settings.header_timeout
-        self.max_connections = settings.max_connections
-
-    async def _make_runner(self, **kwargs: object) -> GuardedRunner:
-        return GuardedRunner(
-            self.app,
-            header_timeout=self.header_timeout,
-            max_connections=self.max_connections,
-            **kwargs,  # type: ignore[arg-type]
-        )
 
 
 @pytest.fixture

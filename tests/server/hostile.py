@@ -11,7 +11,12 @@ from typing import Any, Awaitable, Iterator
 
 import numpy as np
 import onnx
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from onnx import TensorProto, helper
+
+from hub.server.connections import GuardedRunner
+from hub.server.keys import SETTINGS
 
 ROW = [5.1, 3.5, 1.4, 0.2]
 GOOD = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": ROW}]}
@@ -152,3 +157,21 @@ def peak_memory() -> Iterator[list[int]]:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         result.append(peak - base)
+
+
+class GuardedTestServer(TestServer):
+    """The test server with ``onnxhub serve``'s connection limits (header timeout, cap)."""
+
+    def __init__(self, app: web.Application, **kwargs: object) -> None:
+        super().__init__(app, **kwargs)  # type: ignore[arg-type]
+        settings = app[SETTINGS]
+        self.header_timeout = settings.header_timeout
+        self.max_connections = settings.max_connections
+
+    async def _make_runner(self, **kwargs: object) -> GuardedRunner:
+        return GuardedRunner(
+            self.app,
+            header_timeout=self.header_timeout,
+            max_connections=self.max_connections,
+            **kwargs,  # type: ignore[arg-type]
+        )

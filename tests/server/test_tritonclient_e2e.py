@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tritonclient.http as httpclient
+from hostile import write_token
 from onnx_graphs import ALL_TYPES, all_types_model, all_types_sample, slow_model
 from tritonclient.utils import InferenceServerException
 
@@ -119,13 +120,15 @@ def test_repository_catalog_changes_and_graceful_shutdown(served, ridge) -> None
     index = {e["name"]: e for e in client.get_model_repository_index()}
     assert index["iris"]["state"] == "READY"
 
-    client.unload_model("iris")
+    with Hub(Settings.for_home(home)) as hub:
+        token = write_token(hub)  # load and unload write to the model: they need a token
+    client.unload_model("iris", headers=token)
     assert not client.is_model_ready("iris")
     inp = httpclient.InferInput("input", [1, 4], "FP32")
     inp.set_data_from_numpy(X[:1])
     with pytest.raises(InferenceServerException, match="unloaded"):
         client.infer("iris", [inp])
-    client.load_model("iris")
+    client.load_model("iris", headers=token)
     assert client.is_model_ready("iris")
     assert client.infer("iris", [inp]).as_numpy("label").tolist() == model.predict(X[:1]).tolist()
 
@@ -156,7 +159,8 @@ def test_sigterm_drains_in_flight_requests(served) -> None:
     server, client, home, _model, _X, log = served
     with Hub(Settings.for_home(home)) as hub:
         hub.publish(slow_model(), name="slow", sample=np.ones((1, 1024), np.float32))
-    client.load_model("slow")
+        token = write_token(hub)
+    client.load_model("slow", headers=token)
     port = server.args[-1]
     base = f"http://127.0.0.1:{port}"
     rows = np.random.default_rng(0).standard_normal((2048, 1024)).astype(np.float32)
@@ -180,7 +184,11 @@ def test_sigterm_drains_in_flight_requests(served) -> None:
             f"{base}/v2/models/slow/infer",
             data=header + rows.tobytes(),
             method="POST",
-            headers={"Inference-Header-Content-Length": str(len(header))},
+            headers={
+                "Inference-Header-Content-Length": str(len(header)),
+                # urllib would send a form type, which state-changing routes refuse (415)
+                "Content-Type": "application/octet-stream",
+            },
         )
         with urllib.request.urlopen(request, timeout=120) as response:
             outcome["status"] = response.status

@@ -12,7 +12,7 @@ import json
 import msgspec
 import numpy as np
 import pytest
-from conftest import GuardedTestServer
+from hostile import GuardedTestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx_graphs import all_types_model, all_types_sample
