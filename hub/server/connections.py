@@ -6,8 +6,9 @@ as long as it likes, until the process runs out of file descriptors. Here:
 - a connection must deliver each request's complete headers within ``header_timeout`` seconds
   of connecting or of its first byte after the previous response, else it is closed;
 - at most ``max_connections`` are open. A new connection beyond that closes the oldest one that
-  is not in the middle of a request (idle keep-alive, or still sending headers); when every
-  connection is busy, the new one is closed at once. Either way a warning is logged (at most
+  has not sent a complete request yet, else the oldest idle keep-alive one; when every
+  connection is in a request, the new one is answered 503 and closed. Either way a warning is
+  logged (at most
   once every 10 s, with the count since the last one).
 
 The body read timeout is :func:`hub.server.body.read_body`'s. Use :class:`GuardedRunner`
@@ -83,15 +84,19 @@ class _GuardedHandler(RequestHandler):
         self._arm_header_timer()
 
     def _evict_one(self) -> bool:
+        """Close the oldest connection that has not sent a complete request yet, else the
+        oldest idle keep-alive one; False when every connection is in a request."""
         limits = self._limits
-        for other in limits.open:
-            if not other._busy:
-                limits.open.pop(other, None)
-                limits.evicted += 1
-                limits.note_cap()
-                other.force_close()
-                return True
-        return False
+        idle = [c for c in limits.open if not c._busy]
+        victims = [c for c in idle if c._request_count == 0] or idle
+        if not victims:
+            return False
+        victim = victims[0]
+        limits.open.pop(victim, None)
+        limits.evicted += 1
+        limits.note_cap()
+        victim.force_close()
+        return True
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._limits.open.pop(self, None)
