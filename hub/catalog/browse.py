@@ -28,6 +28,7 @@ from hub.catalog.queries import check_tag
 from hub.catalog.social import like_count, like_count_of
 from hub.errors import InvalidInput, NotFound
 from hub.export.cards import parse_card
+from hub.families.tasks import task_spellings
 
 SORTS = ("updated", "created", "likes", "downloads", "name", "relevance")
 MAX_LIMIT = 100
@@ -156,8 +157,8 @@ def list_models_page(
         statement = statement.where(matches)
     elif sort == "relevance":
         raise InvalidInput("sort=relevance needs a search")
-    if query.task:
-        statement = statement.where(Model.task == query.task)
+    if query.task:  # a task of hub.families.tasks or an alias; rows under an alias match too
+        statement = statement.where(Model.task.in_(task_spellings(query.task)))
     if query.tag:
         statement = statement.where(Model.tags.any(Tag.name == check_tag(query.tag)))
     if query.owner:

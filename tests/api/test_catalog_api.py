@@ -62,6 +62,7 @@ async def test_search_filters_and_sorts(client, tokens, iris_export) -> None:
     assert await _names(client, search="FLOWERS", owner="bob") == ["penguins"]
     assert await _names(client, tag="birds") == ["penguins"]
     assert await _names(client, task="tabular-regression") == ["sure"]
+    assert await _names(client, task="regression") == ["sure"]  # an alias of the task
     assert await _names(client, library="sklearn", owner="alice", sort="name") == [
         "iris-flowers",
         "sure",
