@@ -121,6 +121,9 @@ def test_logging_in_and_liking_updates_the_count(new_page, shoot, world, log_in)
     page.goto("/models/iris")
     assert page.inner_text("#like-count") == "0"
     assert page.is_visible("#login-to-like")
+    page.click("#login-to-like")
+    page.wait_for_selector("#login-form")
+    shoot(page, "login")
     log_in(page, world.tokens["bob"], "/models/iris")
     assert page.inner_text("#signed-in-as") == "Signed in as bob"
     cookie = next(c for c in page.context.cookies() if c["name"] == "onnxhub_session")

@@ -166,3 +166,31 @@ async def test_the_model_page_counts_downloads_per_version_and_model(
     assert "2 downloads of version 1" in page
     page = await (await client.get("/models/iris?version=2")).text()
     assert "1 download of version 2" in page
+
+
+async def test_comments_from_the_page_and_their_deletion_by_the_author(
+    client, tokens, iris_v1
+) -> None:
+    await publish(client, iris_v1, tokens["alice"])
+    csrf = _csrf(await (await client.get("/login")).text())
+    await client.post("/login", data={"token": tokens["bob"], "csrf_token": csrf})
+    resp = await client.post(
+        "/models/iris/comments",
+        data={"body": "Great <b onclick=x>card</b> *really*", "csrf_token": csrf},
+        allow_redirects=False,
+    )
+    assert resp.status == 303 and resp.headers["Location"] == "/models/iris#comments"
+    page = await (await client.get("/models/iris")).text()
+    assert "<b>card</b> <em>really</em>" in page and "onclick" not in page
+    comment_id = (await (await client.get("/api/models/iris/comments")).json())["comments"][0]["id"]
+    resp = await client.post(
+        f"/models/iris/comments/{comment_id}/delete", data={}, allow_redirects=False
+    )
+    assert resp.status == 403  # no CSRF token
+    resp = await client.post(
+        f"/models/iris/comments/{comment_id}/delete",
+        data={"csrf_token": csrf},
+        allow_redirects=False,
+    )
+    assert resp.status == 303
+    assert (await (await client.get("/api/models/iris/comments")).json())["comments"] == []
