@@ -240,8 +240,9 @@ def list_models(
 ) -> list[Model]:
     """Models matching a name/description search, a task and a tag, by name.
 
-    ``task`` is one name or several (a task and its aliases). ``search`` is a literal substring (case-insensitive): ``%``, ``_`` and the escape
-    character match only themselves, never act as SQL wildcards.
+    ``task`` is one name or several (a task and its aliases). ``search`` is a literal
+    substring (case-insensitive): ``%``, ``_`` and the escape character match only
+    themselves, never act as SQL wildcards.
     """
     query = _model_query().order_by(Model.name)
     if search:

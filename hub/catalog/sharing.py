@@ -150,6 +150,8 @@ class CatalogService:
         for key in ("description", "task", "license"):
             if changes.get(key) is not None:
                 _text(changes, key, 100_000 if key == "description" else 100)
+        if changes.get("task") is not None:  # the vocabulary's name, an alias stored as it
+            changes = {**changes, "task": canonical_task(changes["task"], "field 'task'")}
         if "private" in changes and not isinstance(changes["private"], bool):
             raise InvalidInput("field 'private' must be true or false")
         tags = changes.get("tags")

@@ -275,3 +275,25 @@ async def test_concurrent_uploads_give_unique_dense_versions(
         assert published == 100
     files = [p for p in api_hub.settings.artifacts.rglob("*") if p.is_file()]
     assert len(files) == 2  # identical bytes are one blob each: model and test data
+
+
+async def test_tasks_over_http_are_the_vocabulary(client, tokens, iris_export) -> None:
+    """Issue 9 item 8 over HTTP: uploads and PATCH store the vocabulary's name; others 400."""
+    await _publish(client, iris_export, tokens["alice"], "vocab", task="classification")
+    assert await _names(client, task="tabular-classification") == ["vocab"]
+    resp = await client.patch(
+        "/api/models/vocab", json={"task": "Regression"}, headers=bearer(tokens["alice"])
+    )
+    assert resp.status == 200 and (await resp.json())["task"] == "tabular-regression"
+    resp = await client.patch(
+        "/api/models/vocab", json={"task": "nonsense"}, headers=bearer(tokens["alice"])
+    )
+    assert resp.status == 400 and "unknown field 'task' 'nonsense'" in (await resp.json())["error"]
+    resp = await client.post(
+        "/api/models/other/versions",
+        data=iris_form(iris_export, task="nonsense"),
+        headers=bearer(tokens["alice"]),
+    )
+    assert resp.status == 400 and "unknown metadata task 'nonsense'" in (await resp.json())["error"]
+    resp = await client.get("/api/models", params={"task": "nonsense"})
+    assert resp.status == 400
