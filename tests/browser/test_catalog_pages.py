@@ -201,6 +201,11 @@ def test_a_stranger_does_not_see_a_private_model(
     assert "secret-iris" in _rows(owner)
     assert owner.goto("/models/secret-iris").status == 200
     assert owner.inner_text("#card h1") == "Secret"
+    # try-it on a private model works with the session (the script sends the CSRF header)
+    owner.click("#tryit-run")
+    owner.wait_for_selector("tr.tryit-output[data-name=label]")
+    label = json.loads(owner.inner_text("tr.tryit-output[data-name=label] td.data"))
+    assert label == world.iris_labels[:1].tolist()
 
 
 def test_the_dashboard_follows_loads_live(new_page, shoot, server, world) -> None:
