@@ -194,3 +194,19 @@ async def test_comments_from_the_page_and_their_deletion_by_the_author(
     )
     assert resp.status == 303
     assert (await (await client.get("/api/models/iris/comments")).json())["comments"] == []
+
+
+async def test_the_catalog_pages_follow_the_api_cursor(client, tokens, iris_v1) -> None:
+    names = [f"m{i:02d}" for i in range(21)]
+    for name in names:
+        await publish(client, iris_v1, tokens["alice"], name=name)
+    first = await (await client.get("/?sort=name")).text()
+    rows = re.findall(r'<tr class="model-row" data-name="([^"]+)">', first)
+    assert rows == names[:20]
+    next_url = re.search(r'<a href="([^"]+)" id="next-page">', first)
+    assert next_url is not None
+    second = await (await client.get(next_url.group(1).replace("&amp;", "&"))).text()
+    assert re.findall(r'<tr class="model-row" data-name="([^"]+)">', second) == names[20:]
+    assert 'id="next-page"' not in second and 'id="first-page"' in second
+    resp = await client.get("/?sort=popularity")
+    assert resp.status == 400 and "unknown sort" in await resp.text()

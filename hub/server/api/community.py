@@ -2,7 +2,7 @@
 ``GET|POST /api/models/{name}/comments`` and ``DELETE /api/models/{name}/comments/{id}``.
 
 The service is :class:`hub.catalog.community.CommunityService`; it hangs off the app under
-:data:`COMMUNITY` (created on first use from the app's hub).
+:data:`COMMUNITY`.
 """
 
 from __future__ import annotations
@@ -14,17 +14,13 @@ from aiohttp import web
 from hub.catalog.community import CommunityService
 from hub.errors import InvalidInput
 from hub.server.api.common import caller, created, json_object, model_name, run
-from hub.server.keys import HUB
 
 COMMUNITY = web.AppKey("community_service", CommunityService)
 
 
 def community(request: web.Request) -> CommunityService:
-    """The app's community service (one per app, over the app's hub)."""
-    app = request.app
-    if COMMUNITY not in app:
-        app[COMMUNITY] = CommunityService(app[HUB])
-    return app[COMMUNITY]
+    """The app's community service (made by :func:`hub.server.api.community_routes.install`)."""
+    return request.app[COMMUNITY]
 
 
 def positive_int(raw: str, what: str) -> int:
