@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 import requests
@@ -50,6 +50,10 @@ def split_remote_ref(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
+#: A Client or a subclass of it (``with CommunityClient(...) as c`` keeps its type).
+ClientT = TypeVar("ClientT", bound="Client")
+
+
 class Client:
     """A remote hub at ``url`` (``http(s)://host:port``), optionally with a bearer token."""
 
@@ -63,7 +67,7 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self: ClientT) -> ClientT:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -68,7 +68,7 @@ def _tags(session: Session, names: Iterable[str]) -> list[Tag]:
     return [existing[n] for n in wanted]
 
 
-def _model_query():  # type: ignore[no-untyped-def]
+def _model_query():
     return select(Model).options(
         selectinload(Model.owner),
         selectinload(Model.tags),
@@ -122,7 +122,7 @@ def upsert_model(
         session.flush()
         add_event(session, "model.created", name, payload={"owner": owner})
         return model
-    changed = {}
+    changed: dict[str, Any] = {}
     for field, value in (
         ("task", task),
         ("license", license),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -263,7 +263,7 @@ def download(ref: str, output: Path | None, test_data: bool) -> None:
     click.echo(f"wrote {target} ({len(data)} bytes)")
 
 
-def _download_model(hub, version: VersionInfo, output: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _download_model(hub: Any, version: VersionInfo, output: Path | None) -> None:
     """A one-file model to a file (``-o x.onnx``); a model with data files, or any model given
     an existing folder, to a folder that then holds the graph and its data files."""
     manifest = hub.manifest(version)

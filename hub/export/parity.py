@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 import numpy as np
 
@@ -174,7 +174,7 @@ def pack_test_data(feeds: Mapping[str, np.ndarray], expected: Mapping[str, np.nd
     buffer = io.BytesIO()
     arrays = {INPUT_PREFIX + k: _storable(v) for k, v in feeds.items()}
     arrays.update({OUTPUT_PREFIX + k: _storable(v) for k, v in expected.items()})
-    np.savez_compressed(buffer, **arrays)
+    np.savez_compressed(buffer, **cast(dict[str, Any], arrays))
     return buffer.getvalue()
 
 

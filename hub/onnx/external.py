@@ -79,7 +79,7 @@ def _declared_bytes(tensor: TensorProto) -> int | None:
     return count * dtype.itemsize
 
 
-def _all_tensors(model: ModelProto):  # type: ignore[no-untyped-def]
+def _all_tensors(model: ModelProto):
     return onnx.external_data_helper._get_all_tensors(model)
 
 

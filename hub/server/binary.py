@@ -19,7 +19,9 @@ HEADER = "Inference-Header-Content-Length"
 _LENGTH = struct.Struct("<I")
 
 
-def split_body(body: bytes, header_length: str | None) -> tuple[bytes, memoryview]:
+def split_body(
+    body: bytes | bytearray, header_length: str | None
+) -> tuple[bytes | bytearray, memoryview]:
     """(JSON part, binary part) of a request body."""
     if header_length is None:
         return body, memoryview(b"")

@@ -87,7 +87,8 @@ class _GuardedHandler(RequestHandler):
         """Close the oldest connection that has not sent a complete request yet, else the
         oldest idle keep-alive one; False when every connection is in a request."""
         limits = self._limits
-        idle = [c for c in limits.open if not c._busy]
+        # aiohttp keeps whether a connection is inside a request only in a private flag
+        idle = [c for c in limits.open if not c._busy]  # type: ignore[attr-defined]
         victims = [c for c in idle if c._request_count == 0] or idle
         if not victims:
             return False

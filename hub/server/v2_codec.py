@@ -41,7 +41,7 @@ class DecodedRequest:
 
 
 def decode_request(
-    body: bytes, header_length: str | None = None, max_elements: int = UNLIMITED
+    body: bytes | bytearray, header_length: str | None = None, max_elements: int = UNLIMITED
 ) -> DecodedRequest:
     """Parse a V2 inference request body; every malformed part is an InvalidInput (400).
 

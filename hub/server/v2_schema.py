@@ -90,7 +90,7 @@ def located(exc: msgspec.MsgspecError, prefix: str = "") -> str:
     return f"{path}: {message}"
 
 
-def parse_request(json_part: bytes | memoryview) -> InferenceRequest:
+def parse_request(json_part: bytes | bytearray | memoryview) -> InferenceRequest:
     """The request header as Structs; InvalidInput (400) for malformed JSON or a wrong type."""
     try:
         return _DECODER.decode(json_part)

@@ -357,10 +357,10 @@ def _int_parameter(parameters: dict[str, Any], name: str, default: int | None) -
 
 def _latent_feeds(loaded: LoadedModel, parameters: dict[str, Any]) -> tuple[dict, dict]:
     name = loaded.info.latent_input
-    slot = loaded.inputs.get(name)
-    if slot is None or len(slot.shape) != 2 or slot.shape[1] <= 0:
+    slot = loaded.inputs.get(name) if name is not None else None
+    if name is None or slot is None or len(slot.shape) != 2 or slot.shape[1] <= 0:
         raise InvalidInput(f"{loaded.info.ref}: latent input {name!r} is not a [n, d] tensor")
-    num_samples = _int_parameter(parameters, "num_samples", 1)
+    num_samples = _int_parameter(parameters, "num_samples", 1) or 0
     if not 1 <= num_samples <= MAX_GENERATED_SAMPLES:
         raise InvalidInput(f"num_samples must be between 1 and {MAX_GENERATED_SAMPLES}")
     seed = _int_parameter(parameters, "seed", None)

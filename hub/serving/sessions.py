@@ -173,7 +173,7 @@ class LoadedModel:
             return
         self.closed = True
         self.executor.shutdown()
-        self.session = None  # type: ignore[assignment]  # drops onnxruntime's memory
+        self.session = None  # drops onnxruntime's memory
 
 
 def warmup_feeds(inputs: dict[str, InputSlot]) -> dict[str, np.ndarray]:
