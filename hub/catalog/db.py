@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.catalog import migrate
-from hub.errors import StorageError
+from hub.errors import StorageError, Unavailable
 
 T = TypeVar("T")
 
@@ -155,6 +155,29 @@ def schema_transaction(engine: Engine) -> Iterator[Connection]:
                 driver.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
 
 
+#: Words of a driver's message when the database cannot be reached (as opposed to a bad query).
+_UNREACHABLE = (
+    "connection",
+    "could not connect",
+    "server closed",
+    "terminating",
+    "timeout expired",
+    "no route to host",
+    "the database system is",
+)
+
+
+def is_unreachable(exc: OperationalError) -> bool:
+    """Whether ``exc`` means the database is down or the connection was lost."""
+    message = str(exc.orig).lower()
+    return bool(exc.connection_invalidated) or any(word in message for word in _UNREACHABLE)
+
+
+def catalog_unavailable(exc: OperationalError) -> Unavailable:
+    first = (str(exc.orig).strip().splitlines() or ["unreachable"])[0]
+    return Unavailable(f"the catalog database is unavailable: {first}", retry_after=5)
+
+
 def _is_locked(exc: OperationalError) -> bool:
     return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
@@ -170,9 +193,15 @@ class Database:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        """A read-mostly session (no commit)."""
+        """A read-mostly session (no commit). A lost or refused connection is
+        :class:`Unavailable` (503, retry later), not an internal error."""
         with self.sessions() as session:
-            yield session
+            try:
+                yield session
+            except OperationalError as exc:
+                if is_unreachable(exc):
+                    raise catalog_unavailable(exc) from None
+                raise
 
     def transaction(self, work: Callable[[Session], T], retries: int = 5) -> T:
         """Run ``work`` in one transaction and commit; retry on a lost race (unique clash).
@@ -192,6 +221,8 @@ class Database:
                 if _is_locked(exc) and attempt < retries - 1:
                     time.sleep(0.05 * (attempt + 1))
                     continue
+                if is_unreachable(exc):
+                    raise catalog_unavailable(exc) from None
                 raise StorageError(
                     f"catalog write failed ({self.engine.url!r}): {message}"
                 ) from None

@@ -39,6 +39,7 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
     from sqlalchemy.engine import make_url
 
     from hub.api import Hub
+    from hub.cli.catalog_wait import wait_for_catalog
     from hub.server.app import create_app
     from hub.server.auth import AUTH_MODE
     from hub.server.connections import run_server
@@ -49,6 +50,7 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = Settings.from_env()
+    wait_for_catalog(settings)  # a database starting with the server is waited for
     hub = Hub(settings)
     try:
         app = create_app(hub, settings)

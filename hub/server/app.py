@@ -32,7 +32,7 @@ from hub.errors import HubError, RequestTooLarge, Unavailable
 from hub.server import api as catalog_api
 from hub.server import endpoints_health, endpoints_models, endpoints_repository
 from hub.server.auth import install_auth
-from hub.server.catalog_follower import build_follower
+from hub.server.catalog_follower import FOLLOWER, build_follower
 from hub.server.guards import guard
 from hub.server.keys import (
     BROADCASTER,
@@ -118,6 +118,7 @@ async def _runtime_context(app: web.Application) -> AsyncIterator[None]:
         hub, settings, runtime, broadcaster, metrics, [publish, runtime.on_catalog_event]
     )
     app[RUNTIME] = runtime
+    app[FOLLOWER] = follower
     try:
         await follower.start()
         app[SERVER_STATE].ready = True

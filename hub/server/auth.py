@@ -29,7 +29,7 @@ from aiohttp import web
 from hub.catalog import access
 from hub.catalog.accounts import ANONYMOUS, Principal
 from hub.catalog.sharing import CatalogService
-from hub.errors import InvalidInput, NotFound, Unauthorized
+from hub.errors import InvalidInput, NotFound, Unauthorized, Unavailable
 from hub.settings import Settings
 
 AUTH_MODES = ("public-read", "required")
@@ -76,9 +76,13 @@ class AuthGate:
         now = time.monotonic()
         if cached is not None and now - cached[0] < ACCESS_TTL:
             return cached[1]
-        record = await self.call(self.service.model_access, name)
-        if record is not None:
-            self._access[name] = (now, record)
+        try:
+            record = await self.call(self.service.model_access, name)
+        except Unavailable:
+            if cached is None:
+                raise
+            return cached[1]  # the catalog is down: the last known access keeps models serving
+        self._access[name] = (now, record)  # None too: a later model.created event drops it
         return record
 
     async def may_read(self, principal: Principal, name: str | None) -> bool:
@@ -158,7 +162,7 @@ async def filter_index(request: web.Request, entries: list[dict[str, Any]]) -> l
 async def may_see_event(request: web.Request, event: dict[str, Any]) -> bool:
     """Whether an SSE event (catalog or runtime) concerns a model the caller may see."""
     gate = request.app[AUTH_GATE]
-    if str(event.get("kind", "")).startswith(ACCESS_EVENTS):
+    if str(event.get("kind", "")).startswith(ACCESS_EVENTS) and event.get("source") != "runtime":
         gate.forget(event.get("model"))  # judge it by the access it brought, not a cached one
     return await gate.may_read(principal_of(request), event.get("model"))
 
@@ -190,7 +194,8 @@ async def _forget_on_events(app: web.Application, queue: asyncio.Queue) -> None:
         if event is None:
             return
         kind = str(event.get("kind", ""))
-        if kind.startswith(ACCESS_EVENTS):
+        # Catalog changes only: the runtime's model.loaded/swapped change nobody's access.
+        if kind.startswith(ACCESS_EVENTS) and event.get("source") != "runtime":
             gate.forget(event.get("model"))
 
 

@@ -10,7 +10,8 @@ figures registered on the app's Prometheus registry, read at scrape time:
 - ``onnxhub_catalog_events_total``: events read from the catalog's log and handled
 - ``onnxhub_catalog_last_event_id``: id of the newest event read
 - ``onnxhub_catalog_wakeups_total{reason}``: ``notify`` (PostgreSQL NOTIFY), ``listen`` (a
-  (re)connected listener catching up), ``poll`` (timer), ``retry`` (a retry came due)
+  (re)connected listener catching up), ``lost`` (the listener's connection dropped), ``poll``
+  (timer), ``retry`` (a retry came due)
 - ``onnxhub_catalog_listener_connected``: 1 while PostgreSQL LISTEN is connected (0 on SQLite)
 - ``onnxhub_catalog_listener_reconnects_total``, ``onnxhub_catalog_read_failures_total``
 - ``onnxhub_model_swap_failures_total{model}``: failed attempts to apply a catalog event
@@ -21,8 +22,10 @@ figures registered on the app's Prometheus registry, read at scrape time:
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
+from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -34,6 +37,33 @@ from hub.serving.events import (
     EventHandler,
 )
 from hub.serving.wakeup import wakeup_for
+
+#: The app's follower (set by the runtime context), read by ``/v2/health/ready``.
+FOLLOWER = web.AppKey("catalog_follower", EventFollower)
+
+
+def catalog_health(follower: EventFollower | None) -> tuple[bool, dict[str, Any]]:
+    """(whether the catalog lets the server be ready, what ``/v2/health/ready`` adds).
+
+    Not ready until the catalog has been reached once (a server started while its database
+    is down). Once reached, losing it does not make the server unready, since loaded models
+    keep serving, but the body says so: ``{"catalog": {"reachable": false, "error": ...,
+    "since": ...}}``.
+    """
+    if follower is None:
+        return True, {}
+    if follower.catalog_error is None:
+        return follower.synced, {} if follower.synced else {"error": "catalog not reached yet"}
+    detail = {
+        "reachable": False,
+        "error": follower.catalog_error,
+        "since": datetime.fromtimestamp(follower.catalog_error_since or 0, timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+    }
+    if not follower.synced:
+        return False, {"error": f"catalog unreachable: {follower.catalog_error}", "catalog": detail}
+    return True, {"catalog": detail}
 
 
 def build_follower(
@@ -101,7 +131,7 @@ class FollowerCollector(Collector):
             "Reads of the event log, by what caused them",
             labels=["reason"],
         )
-        for reason in ("notify", "listen", "poll", "retry"):
+        for reason in ("notify", "listen", "lost", "poll", "retry"):
             wakeups.add_metric([reason], stats.wakeups.get(reason, 0))
         yield wakeups
         connected = GaugeMetricFamily(

@@ -6,6 +6,7 @@ from aiohttp import web
 
 import hub
 from hub.server.auth import filter_metrics
+from hub.server.catalog_follower import FOLLOWER, catalog_health
 from hub.server.keys import METRICS, RUNTIME, SERVER_STATE
 from hub.server.responses import json_response
 
@@ -20,7 +21,10 @@ async def ready(request: web.Request) -> web.Response:
     state = request.app[SERVER_STATE]
     if not state.ready:
         return json_response({"ready": False, "error": "server is not ready"}, status=503)
-    return json_response({"ready": True})
+    catalog_ready, detail = catalog_health(request.app.get(FOLLOWER))
+    if not catalog_ready:
+        return json_response({"ready": False, **detail}, status=503)
+    return json_response({"ready": True, **detail})
 
 
 async def server_metadata(request: web.Request) -> web.Response:

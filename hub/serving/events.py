@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol, Sequence
@@ -161,6 +162,11 @@ class EventFollower:
         self._task: asyncio.Task | None = None
         self.stats = FollowerStats()
         self.last_id = 0
+        #: Whether the log's start has been read (False while the catalog was never reached).
+        self.synced = False
+        #: The last catalog read error while the catalog is unreachable, and since when.
+        self.catalog_error: str | None = None
+        self.catalog_error_since: float | None = None
 
     # -- state for metrics and health ------------------------------------------------------
 
@@ -186,11 +192,41 @@ class EventFollower:
         self._woken.set()
 
     async def start(self) -> None:
+        """Start following; with the catalog unreachable it keeps trying in the background
+        (:attr:`synced` stays False until it has read the log's start once)."""
         if self._wakeup is not None:
             # Listening before reading the start id: nothing committed after it goes unnoticed.
             await self._wakeup.start(self.wake)
-        self.last_id = await self._last_event_id()
+        await self._sync()
         self._task = asyncio.get_running_loop().create_task(self._follow(), name="onnxhub-events")
+
+    async def _sync(self) -> bool:
+        try:
+            self.last_id = await self._last_event_id()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._catalog_failed(exc)
+            return False
+        self.synced = True
+        self._catalog_ok()
+        return True
+
+    def _catalog_failed(self, exc: BaseException) -> None:
+        self.stats.read_failures += 1
+        error = first_line(exc)
+        if self.catalog_error is None:
+            self.catalog_error_since = time.time()
+            log.warning("the catalog is unreachable (loaded models keep serving): %s", error)
+        self.catalog_error = error
+
+    def _catalog_ok(self) -> None:
+        if self.catalog_error is not None:
+            log.info(
+                "the catalog is reachable again after %.1f s",
+                time.time() - (self.catalog_error_since or time.time()),
+            )
+        self.catalog_error = self.catalog_error_since = None
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -208,14 +244,18 @@ class EventFollower:
     async def _follow(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            if not self.synced and not await self._sync():
+                await self._sleep(loop)
+                continue
             try:
                 events = await self._events_after(self.last_id, self._page_size)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.stats.read_failures += 1
-                log.warning("reading the catalog's event log failed: %s", first_line(exc))
+                self._catalog_failed(exc)
                 events = []
+            else:
+                self._catalog_ok()
             for event in events:
                 self.last_id = event.id
                 self.stats.events += 1
@@ -227,6 +267,9 @@ class EventFollower:
 
     async def _sleep(self, loop: asyncio.AbstractEventLoop) -> None:
         timeout = self._safety_poll if self.live else self._interval
+        if self.catalog_error is not None:  # down: back off, up to the safety poll
+            failing = max(0.0, time.time() - (self.catalog_error_since or time.time()))
+            timeout = min(max(self._interval, failing / 4), self._safety_poll)
         timer = "poll"
         if self._retries:
             next_due = min(r.due for r in self._retries.values()) - loop.time()

@@ -139,6 +139,8 @@ class PostgresListener:
             except (psycopg.Error, OSError) as exc:
                 self.failures += 1
                 log.warning("lost the catalog event listener: %s", first_line(exc))
+                self.connected = False
+                wake("lost")  # read now: poll while reconnecting, or learn the catalog is down
             finally:
                 self.connected = False
                 self._connection = None
