@@ -214,33 +214,6 @@ def test_corrupt_model_file_is_one_clear_error(registry, classifier, tmp_path, n
     assert isinstance(info.value, HubError)
 
 
-def test_joblib_file_published_with_family_named(classifier, tmp_path, monkeypatch):
-    """Issue 9 item 4: `joblib.dump(model, "m.joblib")` then `onnxhub publish m.joblib
-    --family xgboost --sample S.npy` (it failed: "not a readable ... model: 'utf-8' codec")."""
-    import joblib
-    from click.testing import CliRunner
-
-    from hub.api import Hub
-    from hub.cli.main import cli
-    from hub.settings import Settings
-
-    model, held_out = classifier
-    joblib.dump(model, tmp_path / "m.joblib")
-    np.save(tmp_path / "S.npy", held_out)
-    monkeypatch.setenv("ONNXHUB_HOME", str(tmp_path / "home"))
-    result = CliRunner().invoke(
-        cli,
-        ["publish", str(tmp_path / "m.joblib"), "--name", "gbm", "--family", "xgboost"]
-        + ["--sample", str(tmp_path / "S.npy")],
-    )
-    assert result.exit_code == 0, result.output
-    with Hub(Settings.for_home(tmp_path / "home")) as hub:
-        version = hub.get_version("gbm")
-        assert version.family == "xgboost" and version.parity["passed"]
-        labels = hub.open("gbm").predict(held_out)["label"]
-        np.testing.assert_array_equal(labels, model.predict(held_out))
-
-
 @pytest.mark.parametrize("suffix", [".pkl", ".bin"])
 def test_pickled_booster_loads_by_family_and_by_claims(registry, classifier, tmp_path, suffix):
     """A Booster object pickled (any suffix: a pickle is recognised by its first bytes)."""
