@@ -218,9 +218,7 @@ def run_session(
     if seconds is None:
         seconds = default("parity_timeout")
     try:
-        results = run_with_time_limit(
-            session, None, {n: feeds[n] for n in names}, seconds, label
-        )
+        results = run_with_time_limit(session, None, {n: feeds[n] for n in names}, seconds, label)
     except RunTimedOut as exc:
         raise RunTimedOut(f"{exc.message} (ONNXHUB_PARITY_TIMEOUT)") from None
     except Exception as exc:

@@ -103,7 +103,9 @@ def test_naming_refusals_name_the_family(plugin: Thresholds, message: str) -> No
 
 def test_version_refusals_name_the_family() -> None:
     checked = _checked(Thresholds())
-    with pytest.raises(AssertionError, match="^family 'thresholds': the export is stamped IR version 99; "):
+    with pytest.raises(
+        AssertionError, match="^family 'thresholds': the export is stamped IR version 99; "
+    ):
         check_versions(checked, family_ir_version=99)
     with pytest.raises(AssertionError, match="IR version 3 cannot carry its opsets"):
         check_versions(checked, family_ir_version=3)
