@@ -74,13 +74,32 @@ def publish(home: Path, code: Path) -> None:
     subprocess.run([sys.executable, "-c", script], env=env, check=True)
 
 
+def _probe_process(base: str, stop, results) -> None:  # type: ignore[no-untyped-def]
+    """The well-behaved client, in its own process: the attacker's work never delays it."""
+
+    async def main() -> None:
+        probe = Probe(base)
+        done = asyncio.Event()
+        task = asyncio.ensure_future(probe.run(done))
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        done.set()
+        await task
+        results.put(probe.summary())
+
+    asyncio.run(main())
+
+
 async def measure(name: str, attack, server: ServeProcess) -> dict:  # type: ignore[no-untyped-def]
-    probe = Probe(server.url)
-    stop = asyncio.Event()
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    stop, results = context.Event(), context.Queue()
+    prober = context.Process(target=_probe_process, args=(server.url, stop, results))
     pid = server.process.pid
     rss_before = _vm(pid, "VmRSS")
-    task = asyncio.ensure_future(probe.run(stop))
-    await asyncio.sleep(0.5)
+    prober.start()
+    await asyncio.sleep(2.0)
     started = time.perf_counter()
     try:
         answer = await asyncio.wait_for(attack, 90)
@@ -89,7 +108,8 @@ async def measure(name: str, attack, server: ServeProcess) -> dict:  # type: ign
     took = time.perf_counter() - started
     await asyncio.sleep(0.5)
     stop.set()
-    await task
+    summary = await asyncio.get_running_loop().run_in_executor(None, results.get)
+    prober.join()
     alive = server.process.poll() is None
     peak = _vm(pid, "VmHWM") if alive else 0
     return {
@@ -97,14 +117,16 @@ async def measure(name: str, attack, server: ServeProcess) -> dict:  # type: ign
         "answer": answer,
         "seconds": round(took, 2),
         "peak_above_mib": round(max(0, peak - rss_before) / 2**20, 1),
-        **probe.summary(),
+        **summary,
         "server_alive": alive,
     }
 
 
-async def run_one(name: str, code: Path, payloads: Payloads, workdir: Path) -> dict:
+async def run_one(
+    name: str, code: Path, payloads: Payloads, workdir: Path, publish_code: Path
+) -> dict:
     home = workdir / name / "home"
-    publish(home, code)
+    publish(home, publish_code)
     env = {
         "ONNXHUB_HOME": str(home),
         "ONNXHUB_PROVIDERS": "CPUExecutionProvider",
@@ -179,6 +201,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--only", default="")
     parser.add_argument("--code", type=Path, default=ROOT)
+    parser.add_argument(
+        "--publish-code",
+        type=Path,
+        default=ROOT,
+        help="checkout that publishes the catalog (an old one may lack today's plugins)",
+    )
     args = parser.parse_args()
     names = [
         "shape",
@@ -201,7 +229,7 @@ def main() -> None:
     payloads = Payloads(scale=args.scale).build()
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            row = asyncio.run(run_one(name, args.code, payloads, Path(tmp)))
+            row = asyncio.run(run_one(name, args.code, payloads, Path(tmp), args.publish_code))
             print(json.dumps(row), file=sys.stderr, flush=True)
             rows.append(row)
     keys = [

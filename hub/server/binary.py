@@ -17,6 +17,8 @@ from hub.errors import InvalidInput
 HEADER = "Inference-Header-Content-Length"
 
 _LENGTH = struct.Struct("<I")
+#: Elements decoded per numpy call (a few milliseconds of work).
+_BLOCK = 32768
 
 
 def split_body(
@@ -83,11 +85,16 @@ def _decode_uniform(chunk: memoryview, count: int, name: str) -> np.ndarray | No
     text = np.frombuffer(chunk, dtype=np.uint8).reshape(count, 4 + width)[:, 4:]
     if not text[:, -1].all():  # numpy's fixed-width bytes drop trailing NULs: walk instead
         return None
-    try:
-        decoded = np.char.decode(text.copy().view(f"S{width}").reshape(count), "utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"input {name!r}: a BYTES element is not UTF-8 text") from None
-    return decoded.astype(object)
+    out = np.empty(count, dtype=object)
+    # In blocks, so that other threads (the event loop) get the GIL between them.
+    for start in range(0, count, _BLOCK):
+        stop = min(count, start + _BLOCK)
+        block = np.ascontiguousarray(text[start:stop]).view(f"S{width}").reshape(stop - start)
+        try:
+            out[start:stop] = np.char.decode(block, "utf-8").astype(object)
+        except UnicodeDecodeError:
+            raise InvalidInput(f"input {name!r}: a BYTES element is not UTF-8 text") from None
+    return out
 
 
 def encode_bytes_elements(array: np.ndarray) -> bytes:

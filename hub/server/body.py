@@ -57,7 +57,8 @@ class _Inflater:
         zobj = self._zlib
         try:
             while data:
-                out = zobj.decompress(data, self._limit - self.size + 1)
+                # At most a chunk at a time: no second full-size copy on the way in.
+                out = zobj.decompress(data, min(self._limit - self.size + 1, CHUNK * 16))
                 self._take(out)
                 data = zobj.unconsumed_tail
         except zlib.error as exc:

@@ -61,7 +61,7 @@ class Payloads:
             b"\x1b\xff\xff\xff" * 1600,
             {"Content-Encoding": "br", "Content-Type": "application/json"},
         )
-        rows = max(1, int(3_000_000 * self.scale))
+        rows = max(1, int(750_000 * self.scale))  # ~60 MB of JSON at scale 1
         data = np.random.default_rng(0).random((rows, 4)).astype(np.float32)
         big_json = {
             "inputs": [

@@ -60,7 +60,7 @@ def served(tmp_path: Path, serve_settings, logreg):  # type: ignore[no-untyped-d
 
 async def test_a_mix_of_attacks_leaves_a_well_behaved_client_answered(served) -> None:
     base = served.url
-    payloads = Payloads(scale=0.02).build()
+    payloads = Payloads(scale=0.08).build()
     probe = Probe(base)
     stop = asyncio.Event()
     async with aiohttp.ClientSession() as session:

@@ -4,7 +4,10 @@ kserve's ``InferenceRESTClient`` reads an error's ``error`` field only when the 
 exactly ``application/json``; every JSON response, success or error, carries that one type.
 The kserve client is driven from a subprocess: kserve pins protobuf < 7 and pandas < 3, which
 this project's environment does not hold, so it lives in a separate environment named by
-``ONNXHUB_KSERVE_PYTHON`` (skipped without one; see CONTRIBUTING).
+``ONNXHUB_KSERVE_PYTHON`` (the test is skipped without one)::
+
+    python -m venv /tmp/kserve && /tmp/kserve/bin/pip install kserve
+    ONNXHUB_KSERVE_PYTHON=/tmp/kserve/bin/python pytest tests/server/test_errors_and_routes.py
 """
 
 from __future__ import annotations
