@@ -12,8 +12,9 @@ from the standard AWS variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
   (written to a temporary file, renamed). Every read verifies the bytes against their name: a
   bad cached copy is dropped and fetched again; a bad remote object is refused (StorageError),
   logged, and never cached or served.
-- **Failures.** A missing object is NotFound; an unreachable or refusing store is StorageError
-  with the URL (never credentials) and the first line of the cause.
+- **Failures.** A missing object is NotFound; an unreachable store (refused, reset or timed-out
+  connections) is Unavailable (503, retry later), any other refusal StorageError; both name
+  the URL (never credentials) and the first line of the cause.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from hub.errors import NotFound, StorageError, first_line
+from hub.errors import NotFound, StorageError, Unavailable, first_line
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,23 @@ def _file_sha256(path: Path) -> tuple[str, int]:
             digest.update(block)
             size += len(block)
     return digest.hexdigest(), size
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a refused, reset or timed-out connection."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        name = type(seen).__name__
+        if (
+            isinstance(seen, (ConnectionError, TimeoutError))
+            or "Connect" in name
+            or "Timeout" in name
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class RemoteArtifactStore:
@@ -95,7 +113,12 @@ class RemoteArtifactStore:
     def _cached(self, digest: str) -> Path:
         return self.cache / digest[:2] / digest
 
-    def _fail(self, action: str, exc: BaseException) -> StorageError:
+    def _fail(self, action: str, exc: BaseException) -> StorageError | Unavailable:
+        if _unreachable(exc):
+            return Unavailable(
+                f"artifact store {self.url} is unreachable: cannot {action}: {first_line(exc)}",
+                retry_after=5,
+            )
         return StorageError(f"artifact store {self.url}: cannot {action}: {first_line(exc)}")
 
     # -- writing ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from s3_server import aws_env
 
 from hub.api import Hub
 from hub.catalog.remote_artifacts import RemoteArtifactStore
-from hub.errors import NotFound, StorageError
+from hub.errors import NotFound, StorageError, Unavailable
 from hub.settings import Settings
 
 
@@ -140,9 +140,55 @@ def test_unreachable_store_is_a_clear_error_without_secrets(
             {"ONNXHUB_HOME": str(tmp_path / "home"), "ONNXHUB_ARTIFACTS": "s3://nobucket/x"}
         )
     ) as hub:
-        with pytest.raises(StorageError) as caught:
+        with pytest.raises(Unavailable) as caught:  # 503 / exit 8: retry later
             hub.publish(model, name="iris", sample=X)
         message = str(caught.value)
+        assert "unreachable" in message
         assert "s3://nobucket/x" in message and "\n" not in message
         assert "onnxhub-test-secret" not in message and "onnxhub-test-key" not in message
         assert hub.list_models() == []  # nothing half-written in the catalog
+
+
+async def test_store_lost_while_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aiohttp_client
+) -> None:
+    """A replica whose object store goes away keeps serving what it has loaded; a model it
+    still has to fetch is 503 with Retry-After, and the server stays ready."""
+    from moto.server import ThreadedMotoServer
+    from onnx_graphs import scale_model, v2_input
+
+    from hub.server.app import create_app
+
+    store = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    store.start()
+    host, port = store.get_host_and_port()
+    for name, value in aws_env(f"http://{host}:{port}").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    boto3.client("s3").create_bucket(Bucket="lost")
+    env = {
+        "ONNXHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'catalog.db'}",
+        "ONNXHUB_ARTIFACTS": "s3://lost/m",
+    }
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    with Hub(Settings.from_env({**env, "ONNXHUB_HOME": str(tmp_path / "cli")})) as publisher:
+        publisher.publish(scale_model(2.0), name="a", sample=x)
+        publisher.publish(scale_model(3.0), name="b", sample=x)
+    replica = Hub(Settings.from_env({**env, "ONNXHUB_HOME": str(tmp_path / "replica")}))
+    try:
+        client = await aiohttp_client(create_app(replica))
+        body = {"inputs": [v2_input("x", x)]}
+        resp = await client.post("/v2/models/a/infer", json=body)
+        assert resp.status == 200
+        store.stop()
+        resp = await client.post("/v2/models/a/infer", json=body)
+        assert resp.status == 200 and (await resp.json())["outputs"][0]["data"][1] == 2.0
+        resp = await client.post("/v2/models/b/infer", json=body)
+        assert resp.status == 503 and "Retry-After" in resp.headers
+        error = (await resp.json())["error"]
+        assert "artifact store s3://lost/m is unreachable" in error
+        assert "onnxhub-test-secret" not in error
+        assert (await client.get("/v2/health/ready")).status == 200
+        await client.close()
+    finally:
+        replica.close()
