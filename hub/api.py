@@ -72,15 +72,17 @@ class Hub:
     ) -> CheckedExport:
         """Export and check without publishing anything."""
         from hub.export.convert import convert_and_check
+        from hub.onnx.deadline import time_limit
 
-        return convert_and_check(
-            self.registry,
-            model_or_path,
-            sample,
-            family=family,
-            tolerance=tolerance or self.tolerance,
-            opset=opset,
-        )
+        with time_limit(self.settings.parity_timeout):  # every check run of the export
+            return convert_and_check(
+                self.registry,
+                model_or_path,
+                sample,
+                family=family,
+                tolerance=tolerance or self.tolerance,
+                opset=opset,
+            )
 
     def publish(
         self,
