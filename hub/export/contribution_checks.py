@@ -26,6 +26,7 @@ from hub.errors import HubError, first_line
 from hub.export.parity import ParityReport, Tolerance, compare_outputs
 from hub.export.received import read_test_data, refuse_external_data
 from hub.onnx.checks import ai_onnx_opset, parse_onnx_bytes
+from hub.onnx.feeds import run_session
 from hub.onnx.sessions import make_session, runtime_limits
 from hub.onnx.signature import signature
 
@@ -245,18 +246,11 @@ def _parity_check(
     if session is None:
         out.add("test_data_parity", False, "skipped: onnxruntime could not load the model")
         return None
-    names = [i.name for i in session.get_inputs()]
-    missing = [n for n in names if n not in feeds]
-    if missing:
-        out.add("test_data_parity", False, f"the test data has no inputs for {', '.join(missing)}")
-        return None
-    feeds = {n: feeds[n] for n in names}
     try:
-        results = session.run(None, feeds)
-    except Exception as exc:
-        out.add("test_data_parity", False, f"the test data does not fit: {first_line(exc)}")
+        got = run_session(session, feeds, label="the model with its test data")
+    except HubError as exc:
+        out.add("test_data_parity", False, exc.message)
         return None
-    got = {o.name: np.asarray(r) for o, r in zip(session.get_outputs(), results)}
     report = compare_outputs(got, expected, tuple(label_outputs), tolerance)
     out.parity = report
     out.add(
