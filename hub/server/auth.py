@@ -144,7 +144,9 @@ async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse
         route = _route_path(request)
         name = request.match_info.get("model")
         if name is not None and route.startswith("/v2/repository/models/"):
-            access.check_write(await gate.model_access(name), principal, name)
+            # a write is judged on fresh access, never on the read cache
+            fresh = await gate.call(gate.service.model_access, name)
+            access.check_write(fresh, principal, name)
         elif name is not None and route.startswith("/v2/models/"):
             if not await gate.may_read(principal, name):
                 raise access.unknown_model(name)

@@ -262,3 +262,22 @@ async def test_required_mode_needs_a_token_everywhere_but_health(
         assert resp.headers["WWW-Authenticate"].startswith("Bearer")
         assert (await client.get(path, headers=bearer(tokens["bob"]))).status == 200
     assert np.isfinite(1.0)
+
+
+async def test_load_and_unload_need_write_on_the_model(client, api_hub, tokens, iris_export):
+    await _publish(client, iris_export, tokens["alice"])
+    unload = "/v2/repository/models/iris/unload"
+    assert (await client.post(unload)).status == 401
+    resp = await client.post(unload, headers=bearer(tokens["alice-read"]))
+    assert resp.status == 403 and "'write' scope" in (await resp.json())["error"]
+    resp = await client.post(unload, headers=bearer(tokens["bob"]))
+    assert resp.status == 403 and "owner and collaborators" in (await resp.json())["error"]
+    assert (await client.post("/v2/models/iris/infer", json=ROW)).status == 200  # still served
+    from hub.catalog import access
+
+    api_hub.db.transaction(lambda s: access.add_collaborator(s, "iris", "carol"))
+    assert (await client.post(unload, headers=bearer(tokens["carol"]))).status == 200
+    assert (await client.post("/v2/models/iris/infer", json=ROW)).status == 503
+    load = "/v2/repository/models/iris/load"
+    assert (await client.post(load, headers=bearer(tokens["root"]))).status == 200  # admin
+    assert (await client.post("/v2/models/iris/infer", json=ROW)).status == 200
