@@ -55,7 +55,7 @@ def served(tmp_path: Path, serve_settings, logreg):  # type: ignore[no-untyped-d
         server.wait_ready()
         yield server
     finally:
-        server.stop() if hasattr(server, "stop") else server.process.terminate()
+        assert server.terminate(timeout=30) == 0  # SIGTERM ends even the runaway runs
 
 
 async def test_a_mix_of_attacks_leaves_a_well_behaved_client_answered(served) -> None:

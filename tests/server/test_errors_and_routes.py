@@ -209,3 +209,24 @@ def test_external_data_from_a_hidden_or_outside_file_is_refused(
             hub.publish(path, name="leak", sample=np.zeros((1, 4), np.float32))
         assert "\n" not in info.value.message and location.split("/")[0] in info.value.message
         assert [m.name for m in hub.list_models()] == []
+
+
+def test_serve_never_prints_the_database_password(tmp_path, postgres_url) -> None:
+    """Issue 9, item 15: the URL is shown with its password masked (PostgreSQL trusts local
+    connections here, so a password in the URL is accepted and ignored)."""
+    from serve_process import ServeProcess
+
+    url = postgres_url.replace("postgres@", "postgres:s3cret-pw@", 1)
+    assert "s3cret-pw" in url
+    env = {
+        "ONNXHUB_HOME": str(tmp_path / "home"),
+        "ONNXHUB_DATABASE_URL": url,
+        "ONNXHUB_PROVIDERS": "CPUExecutionProvider",
+    }
+    server = ServeProcess.serve(env, tmp_path / "serve.log")
+    try:
+        server.wait_ready()
+    finally:
+        server.terminate()
+    output = server.output()
+    assert "postgres:***@" in output and "s3cret-pw" not in output
