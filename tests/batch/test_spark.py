@@ -168,3 +168,25 @@ def test_onnxhub_score_cli_on_parquet_and_csv(
         catch_exceptions=False,
     )  # fmt: skip
     assert missing.exit_code == 3 and not (tmp_path / "y.parquet").exists()
+
+
+def test_spark_udf_reads_the_model_from_a_hub_server(
+    spark, home: Hub, model_and_rows, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Workers download the pinned version from ``onnxhub serve``'s /api (no catalog access)."""
+    from serve_process import ServeProcess
+
+    model, rows = model_and_rows
+    server = ServeProcess.serve({"ONNXHUB_HOME": str(home.settings.home)}, tmp_path / "hub.log")
+    try:
+        server.wait_ready(120)
+        udf = hub.spark_udf(spark, "iris@production", hub_url=server.url, token="")
+        assert udf.source.hub_url == server.url and udf.source.artifacts is None
+        assert udf.source.sha256 == home.get_version("iris").sha256
+        sample = rows.head(5000)
+        scored = udf.transform(spark.createDataFrame(sample), COLUMNS).toPandas()
+        np.testing.assert_array_equal(scored["label"].to_numpy(), model.predict(sample.to_numpy()))
+        with pytest.raises(NotFound):
+            hub.spark_udf(spark, "iris:7", hub_url=server.url)
+    finally:
+        assert server.terminate(60) == 0, server.output()
