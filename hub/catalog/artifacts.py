@@ -6,12 +6,8 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hub.errors import NotFound, StorageError
-
-if TYPE_CHECKING:
-    from hub.catalog.remote_artifacts import RemoteArtifactStore
 
 _HEX = set("0123456789abcdef")
 
@@ -125,7 +121,7 @@ def is_url(location: str | Path) -> bool:
     return isinstance(location, str) and "://" in location and not location.startswith("file://")
 
 
-def open_store(location: str | Path, cache: Path) -> "ArtifactStore | RemoteArtifactStore":
+def open_store(location: str | Path, cache: Path) -> ArtifactStore:
     """The store for ``location``: a local folder, or any fsspec URL (``s3://bucket/prefix``)
     with a verified read-through cache in ``cache``
     (:class:`~hub.catalog.remote_artifacts.RemoteArtifactStore`)."""

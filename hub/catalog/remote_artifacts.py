@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from hub.catalog.artifacts import ArtifactStore
 from hub.errors import NotFound, StorageError, Unavailable, first_line
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,9 @@ def _unreachable(exc: BaseException) -> bool:
     return False
 
 
-class RemoteArtifactStore:
-    """The :class:`~hub.catalog.artifacts.ArtifactStore` interface over an fsspec URL.
+class RemoteArtifactStore(ArtifactStore):
+    """The :class:`~hub.catalog.artifacts.ArtifactStore` interface over an fsspec URL
+    (every method overridden; there is no local ``root`` folder).
 
     ``url``: e.g. ``s3://bucket/prefix``; ``cache``: a local folder for verified copies;
     ``storage_options``: passed to fsspec (tests only; deployments use the AWS variables).
@@ -89,8 +91,10 @@ class RemoteArtifactStore:
         except ValueError as exc:
             raise StorageError(f"artifact store {url}: {first_line(exc)}") from None
         self.url = url.rstrip("/")
-        self.root = root.rstrip("/")
+        self.prefix = root.rstrip("/")
         self.cache = Path(cache)
+        # No local ``root``: tools that need one store folder (``onnxhub gc``, its file lock)
+        # see a store they must not touch; the object store's own lifecycle rules apply.
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         self.atomic_put = bool(OBJECT_STORES.intersection(protocols))
 
@@ -108,7 +112,7 @@ class RemoteArtifactStore:
     def key(self, digest: str) -> str:
         """The object's path inside the file system (``bucket/prefix/aa/<sha256>``)."""
         digest = self._check_digest(digest)
-        return f"{self.root}/{digest[:2]}/{digest}"
+        return f"{self.prefix}/{digest[:2]}/{digest}"
 
     def _cached(self, digest: str) -> Path:
         return self.cache / digest[:2] / digest
@@ -140,8 +144,8 @@ class RemoteArtifactStore:
             if self.atomic_put:
                 self.fs.pipe_file(self.key(digest), data)
             else:
-                staging = f"{self.root}/.tmp/{uuid.uuid4().hex}"
-                self.fs.makedirs(f"{self.root}/.tmp", exist_ok=True)
+                staging = f"{self.prefix}/.tmp/{uuid.uuid4().hex}"
+                self.fs.makedirs(f"{self.prefix}/.tmp", exist_ok=True)
                 self.fs.pipe_file(staging, data)
                 self._move_into_place(staging, digest)
         except Exception as exc:
@@ -162,8 +166,8 @@ class RemoteArtifactStore:
             if self.atomic_put:
                 self.fs.put_file(str(source), self.key(digest))
             else:
-                staging = f"{self.root}/.tmp/{uuid.uuid4().hex}"
-                self.fs.makedirs(f"{self.root}/.tmp", exist_ok=True)
+                staging = f"{self.prefix}/.tmp/{uuid.uuid4().hex}"
+                self.fs.makedirs(f"{self.prefix}/.tmp", exist_ok=True)
                 self.fs.put_file(str(source), staging)
                 self._move_into_place(staging, digest)
         except Exception as exc:
