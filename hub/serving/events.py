@@ -12,6 +12,11 @@ the catalog, so a later event of the same model that succeeds supersedes a pendi
 Failures and recoveries are reported through callbacks (the server turns them into SSE events
 and Prometheus metrics).
 
+When the catalog cannot be read (the database is down or unreachable), the follower keeps
+trying with growing pauses (up to the safety poll), logs one warning per outage, and exposes
+:attr:`EventFollower.catalog_error`; it also starts without the catalog and syncs once it can
+(:attr:`EventFollower.synced`). Loaded models keep serving meanwhile.
+
 Subscribers get catalog events and the runtime's own load/unload/swap events through bounded
 queues; a subscriber that cannot keep up is dropped rather than letting memory grow.
 """
