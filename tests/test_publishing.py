@@ -258,3 +258,27 @@ def test_bad_model_options_variable_stops_start_up(tmp_path: Path) -> None:
                 "ONNXHUB_MODEL_OPTIONS": '{"iris": {"max_batch_size": "lots"}}',
             }
         )
+
+
+# -- item 4: pickles are unpickled only where a pickle is expected --------------------------------
+
+
+class _Opens:
+    """Unpickling this creates a file: proof that a pickle was (or was not) loaded."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (open, (str(self.path), "w"))
+
+
+def test_pickle_in_another_family_format_is_never_unpickled(local: Hub, tmp_path: Path) -> None:
+    import pickle
+
+    marker = tmp_path / "unpickled"
+    for name in ("legacy.pt", "model.onnx", "weights.bin"):
+        (tmp_path / name).write_bytes(pickle.dumps(_Opens(marker)))
+        with pytest.raises(InvalidInput):
+            local.publish(tmp_path / name, name="evil", sample=np.zeros((1, 3), np.float32))
+        assert not marker.exists(), name

@@ -21,7 +21,7 @@ from hub.export.batch_check import (
 )
 from hub.export.parity import ParityReport, Tolerance, compare_outputs, pack_test_data
 from hub.families.registry import FamilyRegistry
-from hub.families.saving import is_pickle_file, load_pickle
+from hub.families.saving import PICKLE_SUFFIXES, load_pickle
 from hub.families.types import ExportedModel, SampleData
 from hub.onnx.checks import ai_onnx_opset, validate_model
 from hub.onnx.external import (
@@ -76,8 +76,9 @@ def resolve_model(
             raise InvalidInput(f"model file {str(path)!r} does not exist")
         if not path.is_file() and not path.is_dir():
             raise InvalidInput(f"{str(path)!r} is neither a file nor a folder")
-        if family is None and path.is_file() and is_pickle_file(path):
+        if family is None and path.is_file() and path.suffix.lower() in PICKLE_SUFFIXES:
             # A pickle holds any framework's object: unpickle it once, then let it be claimed.
+            # Only by its suffix: a file of another family's format is never unpickled here.
             model = load_pickle(path)
             try:
                 return registry.choose_family(model), model
