@@ -126,6 +126,8 @@ def _decode_cursor(cursor: str, sort: str, direction: str) -> tuple[Any, int]:
         raise InvalidInput("invalid cursor: pass next_cursor exactly as returned") from None
     if not same_query:
         raise InvalidInput("cursor belongs to another sort or direction")
+    if not 0 <= row_id < 2**31:  # a forged id must not reach the database as an overflow
+        raise InvalidInput("invalid cursor: pass next_cursor exactly as returned")
     if sort in ("updated", "created"):
         try:
             key = datetime.fromisoformat(str(key))
@@ -133,9 +135,10 @@ def _decode_cursor(cursor: str, sort: str, direction: str) -> tuple[Any, int]:
             raise InvalidInput("invalid cursor: pass next_cursor exactly as returned") from None
     elif sort == "name":
         key = str(key)
-    else:
-        if isinstance(key, bool) or not isinstance(key, int):
+        if "\x00" in key:
             raise InvalidInput("invalid cursor: pass next_cursor exactly as returned")
+    elif isinstance(key, bool) or not isinstance(key, int) or not -(2**62) < key < 2**62:
+        raise InvalidInput("invalid cursor: pass next_cursor exactly as returned")
     return key, row_id
 
 

@@ -29,6 +29,7 @@ from hub.catalog import access, accounts, browse, queries
 from hub.catalog.accounts import Principal
 from hub.catalog.gc import publishing_lock
 from hub.catalog.models import Model, Version, utcnow
+from hub.catalog.refs import MAX_VERSION
 from hub.errors import Conflict, InvalidInput, NotFound, ParityFailed
 from hub.export.card_fields import parse_checked_card
 from hub.export.received import ReceivedModel, check_received
@@ -329,6 +330,8 @@ class CatalogService:
     def set_alias(self, principal: Principal, name: str, alias: str, number: Any) -> dict:
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise InvalidInput("field 'version' must be a positive integer")
+        if number > MAX_VERSION:
+            raise InvalidInput(f"field 'version' is over the largest version number {MAX_VERSION}")
         queries.check_alias_name(alias)
 
         def write(session: Session) -> dict[str, Any]:

@@ -122,6 +122,28 @@ async def test_cursor_pages_are_stable_under_concurrent_inserts(client, tokens, 
     assert resp.status == 400
 
 
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"s": "created", "d": "desc", "k": "2020-01-01T00:00:00", "i": 10**30},
+        {"s": "downloads", "d": "desc", "k": 10**30, "i": 1},
+        {"s": "name", "d": "asc", "k": "a\x00b", "i": 1},
+        {"s": "created", "d": "desc", "k": "yesterday", "i": 1},
+        {"s": "created", "d": "desc", "k": "2020-01-01T00:00:00", "i": "one"},
+    ],
+)
+async def test_forged_cursors_are_400(client, tokens, iris_export, forged) -> None:
+    import base64
+    import json
+
+    await _publish(client, iris_export, tokens["alice"], "m")
+    cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode()
+    resp = await client.get(
+        "/api/models", params={"sort": forged["s"], "direction": forged["d"], "cursor": cursor}
+    )
+    assert resp.status == 400 and "invalid cursor" in (await resp.json())["error"]
+
+
 def _cursor_of(_: list[str]) -> str:
     import base64
     import json
@@ -182,6 +204,7 @@ async def test_aliases_and_version_deletion(client, tokens, iris_export) -> None
         ({}, "required"),
         ({"version": 1, "x": 2}, "unknown field"),
         ({"version": 9}, "no version 9"),
+        ({"version": 99999999999999999999}, "largest version number"),
     ):
         resp = await client.put("/api/models/iris/aliases/production", json=body, headers=owner)
         assert resp.status in (400, 404) and message in (await resp.json())["error"]

@@ -242,7 +242,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["version"],
         "additionalProperties": False,
-        "properties": {"version": {"type": "integer", "minimum": 1}},
+        "properties": {"version": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}},
     },
     "Alias": {
         "type": "object",
