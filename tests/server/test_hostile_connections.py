@@ -187,3 +187,6 @@ async def test_allowed_hosts_serve_a_deployment_behind_a_proxy(
         client = await aiohttp_client(GuardedTestServer(create_app(hub)))
         assert (await client.get("/v2", headers={"Host": "hub.example.com"})).status == 200
         assert (await client.get("/v2", headers={"Host": "evil.example"})).status == 403
+        # Health probes come by address (kubelet: the pod IP) and reveal nothing: answered.
+        probe = await client.get("/v2/health/live", headers={"Host": "10.1.2.3:8080"})
+        assert probe.status == 200
