@@ -17,17 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from hub.catalog.refs import check_alias_name, check_model_name, check_tag
 from hub.errors import InvalidInput, ParityFailed, PluginError
 from hub.export.card_fields import check_front_matter
 from hub.export.cards import ModelCard, parse_card
-from hub.export.convert import CheckedExport
-from hub.families.generation import LATENT_INPUT
 from hub.families.tasks import GENERATION, canonical_task
 from hub.onnx.signature import TensorSpec
 from hub.settings import ServingOptions
+
+if TYPE_CHECKING:  # the export machinery is imported by hub.api only when publishing
+    from hub.export.convert import CheckedExport
 
 FLOAT_DATATYPES = ("FP16", "FP32", "FP64")
 
@@ -208,7 +209,6 @@ def version_fields(
 
 __all__ = [
     "CatalogEntry",
-    "LATENT_INPUT",
     "PublishRequest",
     "catalog_entry",
     "check_request",

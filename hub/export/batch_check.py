@@ -79,7 +79,7 @@ def take_rows(value: Any, index: np.ndarray) -> Any:
         array = np.asarray(value)
     except Exception:
         return None
-    if array.ndim == 0 or array.dtype == object and array.ndim == 0:
+    if array.ndim == 0:
         return None
     return array[index]
 
