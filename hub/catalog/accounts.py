@@ -157,6 +157,8 @@ def list_tokens(session: Session, user_name: str | None = None) -> list[ApiToken
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:
     """Mark the token revoked (idempotent); NotFound for an unknown id."""
+    if not 0 < token_id < 2**31:
+        raise NotFound(f"unknown token id {token_id}")
     row = session.scalar(
         select(ApiToken).options(selectinload(ApiToken.user)).where(ApiToken.id == token_id)
     )
