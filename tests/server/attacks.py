@@ -48,7 +48,9 @@ class Payloads:
             }
         ]
         self.bodies["shape"] = _binary_request(shape_bomb, b"")
-        amplify = {**GOOD, "outputs": [{"name": "probabilities"}] * 4000}
+        rows = [{"name": "input", "datatype": "FP32", "shape": [200, 4], "data": ROW * 200}]
+        # ~130 KB asking for one output 4,000 times: ~50 MB of response
+        amplify = {"inputs": rows, "outputs": [{"name": "probabilities"}] * 4000}
         self.bodies["amplify"] = (
             json.dumps(amplify).encode(),
             {"Content-Type": "application/json"},
