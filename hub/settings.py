@@ -171,6 +171,11 @@ class Settings:
     )
     max_queue: PositiveInt = setting(1024, "per-model queue; beyond it 503 with `Retry-After`")
     run_concurrency: PositiveInt = setting(1, "concurrent onnxruntime runs per model")
+    inline_runs: Literal["auto", "off"] = setting(
+        "auto",
+        "`auto`: a model whose runs, timed at load, cost less than the hand-off to its worker "
+        "thread runs small batches on the event loop; `off`: every run goes to its thread",
+    )
     model_options: dict[str, ServingOptions] = setting(
         factory=dict,
         help="per-model serving knobs as JSON, e.g. "

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import threading
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 import onnxruntime as ort
 
 from hub.errors import HubError
+from hub.onnx.watchdog import watchdog
 
 
 class RunTimedOut(HubError):
@@ -60,9 +60,8 @@ def run_with_time_limit(
     if seconds <= 0:
         return session.run(output_names, feeds)
     guard = RunGuard()
-    timer = threading.Timer(seconds, guard.terminate, (f"took more than {seconds:g} s",))
-    timer.daemon = True
-    timer.start()
+    dog = watchdog()
+    dog.watch(guard, seconds, f"took more than {seconds:g} s")
     try:
         return session.run(output_names, feeds, guard.options)
     except Exception:
@@ -72,7 +71,7 @@ def run_with_time_limit(
             ) from None
         raise
     finally:
-        timer.cancel()
+        dog.unwatch(guard)
 
 
 _TIME_LIMIT: contextvars.ContextVar[float | None] = contextvars.ContextVar(

@@ -52,6 +52,7 @@ class ModelResidency:
         model_options: Mapping[str, ServingOptions] | None = None,
         warmup_timeout: float = 0.0,
         drain_timeout: float = 30.0,
+        inline_runs: bool = False,
     ) -> None:
         self._fetch_bytes = fetch_bytes
         self._loader = loader
@@ -66,6 +67,7 @@ class ModelResidency:
         self._resident: OrderedDict[Key, Resident] = OrderedDict()
         self._warmup_timeout = warmup_timeout
         self.drain_timeout = drain_timeout
+        self._inline_runs = inline_runs
         self._loading: dict[Key, asyncio.Task] = {}
         self._closing: set[asyncio.Task] = set()
 
@@ -114,6 +116,7 @@ class ModelResidency:
             self._intra_op_threads,
             options,
             self._warmup_timeout,
+            self._inline_runs,
         )
         resident = Resident(loaded, AdaptiveBatcher(loaded, self._on_batch))
         self._resident[loaded.key] = resident

@@ -105,6 +105,7 @@ class InferenceRuntime:
             model_options=settings.model_options,
             warmup_timeout=settings.warmup_timeout,
             drain_timeout=settings.drain_timeout,
+            inline_runs=settings.inline_runs == "auto",
         )
 
     async def call(self, fn: Callable, *args: Any) -> Any:

@@ -16,6 +16,8 @@ from hub.onnx.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
 from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
 from hub.onnx.sessions import make_session
 from hub.onnx.signature import TensorSpec, as_dims
+from hub.onnx.watchdog import watchdog
+from hub.serving.inline import INLINE_STOP_SECONDS, InlinePlan, handoff_probe, plan_inline
 from hub.serving.memory import load_cost, resident_bytes
 from hub.serving.workers import WorkerThreads
 from hub.settings import ServingOptions, Settings
@@ -76,6 +78,8 @@ class LoadedModel:
     batchable: bool
     active: int = 0
     closed: bool = False
+    inline: InlinePlan | None = None  # runs of at most inline.max_rows rows go on the loop
+    inline_runs: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _runs: set[RunGuard] = field(default_factory=set)
 
@@ -100,7 +104,13 @@ class LoadedModel:
         self, feeds: dict[str, np.ndarray], output_names: list[str]
     ) -> list[np.ndarray]:
         """One run on ``executor``, terminated at the model's ``run_timeout`` (RunTimedOut,
-        504) or by :meth:`terminate_runs` (Unavailable, 503)."""
+        504) or by :meth:`terminate_runs` (Unavailable, 503). With an :attr:`inline` plan
+        covering the rows, the run happens right here on the event loop instead."""
+        plan = self.inline
+        if plan is not None and _rows(feeds) <= plan.max_rows:
+            result = self._run_inline(feeds, output_names)
+            if result is not None:
+                return result
         guard = RunGuard()
         timeout = self.options.run_timeout
         timer = None
@@ -128,6 +138,31 @@ class LoadedModel:
         finally:
             if timer is not None:
                 timer.cancel()
+
+    def _run_inline(
+        self, feeds: dict[str, np.ndarray], output_names: list[str]
+    ) -> list[np.ndarray] | None:
+        """The run on the calling (event loop) thread; None when it was stopped after
+        :data:`INLINE_STOP_SECONDS`, which also ends inline runs for this model."""
+        guard = RunGuard()
+        dog = watchdog()
+        dog.watch(guard, INLINE_STOP_SECONDS, "inline run stopped")
+        try:
+            result = self.session.run(output_names, feeds, guard.options)
+        except Exception:
+            if guard.reason is None:
+                raise
+            self.inline = None
+            log.warning(
+                "%s: an inline run took more than %g s; its runs go to its worker thread now",
+                self.info.ref,
+                INLINE_STOP_SECONDS,
+            )
+            return None
+        finally:
+            dog.unwatch(guard)
+        self.inline_runs += 1
+        return result
 
     def _run_tracked(
         self, guard: RunGuard, feeds: dict[str, np.ndarray], output_names: list[str]
@@ -195,6 +230,7 @@ def load_model(
     intra_op_threads: int,
     options: EffectiveServingOptions,
     warmup_timeout: float = 0.0,
+    inline_runs: bool = False,
 ) -> LoadedModel:
     """Build the session and run one warm-up inference (blocking: call it in an executor).
 
@@ -204,6 +240,10 @@ def load_model(
     ``model_bytes`` is the serialized model or the path of its graph in a folder with its
     external-data files (onnxruntime then memory-maps the weights). ``size`` is what the load
     really cost: resident memory measured before the session and after its warm-up.
+
+    ``inline_runs``: after a good warm-up, time the model's runs against the hand-off to its
+    worker thread and run small batches on the event loop where that is cheaper
+    (:mod:`hub.serving.inline`).
     """
     before = resident_bytes()
     session = make_session(
@@ -255,8 +295,26 @@ def load_model(
         log.warning(
             "%s: warm-up run failed (%s); serving without warm-up", info.ref, first_line(exc)
         )
+    else:
+        if inline_runs:
+            loaded.inline = plan_inline(
+                lambda f: run_with_time_limit(
+                    session, loaded.output_names, f, INLINE_STOP_SECONDS, label
+                ),
+                feeds,
+                handoff_probe(executor),
+                options.max_batch_size,
+                batchable,
+                info.ref,
+            )
     loaded.size = load_cost(before, resident_bytes(), loaded.size)
     return loaded
+
+
+def _rows(feeds: dict[str, np.ndarray]) -> int:
+    for array in feeds.values():
+        return int(array.shape[0]) if array.ndim else 1
+    return 0
 
 
 def _file_size(model: bytes | Path) -> int:

@@ -1,0 +1,156 @@
+"""Inline runs: a tiny model's runs on the event loop, where handing them to a thread costs more.
+
+Handing a run to the model's worker thread and back costs two thread wake-ups, a queue and a
+loop wake-up (tens of microseconds, more on a busy machine); a logistic regression runs in a few.
+At load, after the warm-up, :func:`plan_inline` times both on this machine:
+
+- the hand-off: the median round trip of a no-op call through the model's
+  :class:`hub.serving.workers.WorkerThreads` (the same queue and wake-ups a run takes);
+- the run: the median of repeated runs at 1 row and at ``max_batch_size`` rows (the warm-up
+  row repeated), from which the cost per extra row follows (assumed linear in between).
+
+A model runs inline when its 1-row run costs less than the hand-off, and only for batches of
+at most ``max_rows`` rows: the most whose estimated run stays below both the hand-off and
+:data:`MAX_INLINE_SECONDS`, so an inline run never holds the loop longer than a hand-off would
+have cost. Larger batches go to the worker thread as before.
+
+A run whose cost depends on its data (a Loop's trip count from the request) can still be long:
+every inline run is watched by :mod:`hub.onnx.watchdog` and terminated after
+:data:`INLINE_STOP_SECONDS`; the model is then demoted (no more inline runs) and that request
+runs again on the worker thread under the model's own ``run_timeout``.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: An inline run is never planned above this, whatever the hand-off costs (a busy machine
+#: makes hand-offs slow; the loop must still not be held long).
+MAX_INLINE_SECONDS = 200e-6
+#: An inline run still going after this is terminated and re-run on the worker thread.
+INLINE_STOP_SECONDS = 0.010
+#: Timed calls per measurement (medians, so a preempted call does not move the decision).
+REPEATS = 25
+#: A 1-row run slower than this is not timed further (big models pay one run, no more).
+PROBE_LIMIT_SECONDS = 0.001
+
+
+@dataclass(frozen=True)
+class InlinePlan:
+    """How one loaded model runs inline: batches of at most ``max_rows`` rows."""
+
+    max_rows: int
+    run_seconds: float  # median 1-row run
+    row_seconds: float  # estimated cost of each row beyond the first
+    handoff_seconds: float  # median round trip through the worker thread
+
+
+@dataclass(frozen=True)
+class InlineTimings:
+    """What :func:`plan_inline` measured (for the load log line and the tests)."""
+
+    handoff_seconds: float
+    run_seconds: float
+    batch_seconds: float | None
+    batch_rows: int
+
+
+def decide(timings: InlineTimings, max_batch_size: int) -> InlinePlan | None:
+    """The plan for these measurements, or None when the model should not run inline.
+
+    Inline when a 1-row run is cheaper than the hand-off (and below
+    :data:`MAX_INLINE_SECONDS`); ``max_rows`` is the largest batch whose linear estimate
+    stays under both, at least 1, at most ``max_batch_size``.
+    """
+    budget = min(timings.handoff_seconds, MAX_INLINE_SECONDS)
+    if timings.run_seconds >= budget:
+        return None
+    row_seconds = 0.0
+    if timings.batch_seconds is not None and timings.batch_rows > 1:
+        row_seconds = max(0.0, timings.batch_seconds - timings.run_seconds) / (
+            timings.batch_rows - 1
+        )
+    if row_seconds > 0:
+        rows = 1 + int((budget - timings.run_seconds) / row_seconds)
+    else:
+        rows = max_batch_size
+    return InlinePlan(
+        max_rows=max(1, min(rows, max_batch_size)),
+        run_seconds=timings.run_seconds,
+        row_seconds=row_seconds,
+        handoff_seconds=timings.handoff_seconds,
+    )
+
+
+def _median_seconds(call: Callable[[], Any], repeats: int = REPEATS) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def _noop() -> None:
+    return None
+
+
+def handoff_probe(executor: Any) -> Callable[[], Any]:
+    """A no-op round trip through ``executor`` (:class:`hub.serving.workers.WorkerThreads`)."""
+    return lambda: executor.run_sync(_noop)
+
+
+def measure(
+    run: Callable[[dict[str, np.ndarray]], Any],
+    feeds: dict[str, np.ndarray],
+    handoff: Callable[[], Any],
+    batch_rows: int,
+) -> InlineTimings:
+    """Time the hand-off (``handoff()``: a no-op round trip through the worker thread) and
+    ``run(feeds)`` at 1 row and, repeated, at ``batch_rows`` rows (blocking)."""
+    run(feeds)  # the calling thread's first run allocates its onnxruntime state
+    run_seconds = _median_seconds(lambda: run(feeds), 5)
+    handoff_seconds = _median_seconds(handoff)
+    if run_seconds > PROBE_LIMIT_SECONDS:
+        return InlineTimings(handoff_seconds, run_seconds, None, 1)
+    run_seconds = _median_seconds(lambda: run(feeds))
+    batch_seconds = None
+    if batch_rows > 1:
+        batch = {name: np.repeat(a, batch_rows, axis=0) for name, a in feeds.items()}
+        batch_seconds = _median_seconds(lambda: run(batch))
+    return InlineTimings(handoff_seconds, run_seconds, batch_seconds, batch_rows)
+
+
+def plan_inline(
+    run: Callable[[dict[str, np.ndarray]], Any],
+    feeds: dict[str, np.ndarray],
+    handoff: Callable[[], Any],
+    max_batch_size: int,
+    batchable: bool,
+    label: str,
+) -> InlinePlan | None:
+    """Measure and decide (see the module's docstring); None when the timing runs fail."""
+    try:
+        timings = measure(run, feeds, handoff, max_batch_size if batchable else 1)
+    except Exception:  # a model may reject the warm-up row; it is served on its thread
+        return None
+    plan = decide(timings, max_batch_size if batchable else 1)
+    log.info(
+        "%s: 1-row run %.1f us, hand-off %.1f us%s: %s",
+        label,
+        timings.run_seconds * 1e6,
+        timings.handoff_seconds * 1e6,
+        ""
+        if timings.batch_seconds is None
+        else f", {timings.batch_rows}-row run {timings.batch_seconds * 1e6:.1f} us",
+        "runs on its worker thread" if plan is None else f"runs inline up to {plan.max_rows} rows",
+    )
+    return plan
