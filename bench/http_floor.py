@@ -233,11 +233,20 @@ def main() -> None:
     ap.add_argument(
         "--max-seconds", type=float, default=1800.0, help="exit after this long (safety bound)"
     )
+    ap.add_argument(
+        "--loop",
+        default=os.environ.get("ONNXHUB_EVENT_LOOP") or "auto",
+        choices=["auto", "uvloop", "asyncio"],
+        help="event loop, resolved as onnxhub serve resolves ONNXHUB_EVENT_LOOP (the default)",
+    )
     args = ap.parse_args()
     if args.host not in LOOPBACK:
         raise SystemExit(f"refusing to bind non-loopback host {args.host!r}")
+    from hub.server import event_loop
+
+    print(f"http floor event loop: {event_loop.resolve(args.loop)}", flush=True)
     try:
-        asyncio.run(serve(args.host, args.port, args.max_seconds))
+        event_loop.run(serve(args.host, args.port, args.max_seconds), args.loop)
     except KeyboardInterrupt:
         pass
 

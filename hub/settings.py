@@ -229,6 +229,11 @@ class Settings:
     parity_timeout: NonNegativeFloat = setting(
         300.0, "seconds each onnxruntime run of `publish` (parity, checks) may take (0: no limit)"
     )
+    event_loop: Literal["auto", "uvloop", "asyncio"] = setting(
+        "auto",
+        "event loop of `onnxhub serve`: `auto` uses uvloop when installed "
+        "(`onnxhub[uvloop]`), else asyncio's",
+    )
     drain_timeout: NonNegativeFloat = setting(
         10.0,
         "seconds unload and shutdown let runs in flight finish before terminating them",

@@ -40,6 +40,7 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
 
     from hub.api import Hub
     from hub.cli.catalog_wait import wait_for_catalog
+    from hub.server import event_loop
     from hub.server.app import create_app
     from hub.server.auth import AUTH_MODE
     from hub.server.connections import run_server
@@ -50,6 +51,7 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = Settings.from_env()
+    event_loop.resolve(settings.event_loop)  # uvloop asked for and missing: fail before start
     wait_for_catalog(settings)  # a database starting with the server is waited for
     hub = Hub(settings)
     try:
@@ -65,6 +67,7 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
             header_timeout=settings.header_timeout,
             max_connections=settings.max_connections,
             shutdown_timeout=settings.drain_timeout + SHUTDOWN_GRACE,
+            event_loop=settings.event_loop,
         )
     finally:
         hub.close()

@@ -174,9 +174,11 @@ def run_server(
     header_timeout: float,
     max_connections: int,
     shutdown_timeout: float,
+    event_loop: str = "asyncio",
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM, then shut down within ``shutdown_timeout`` s
-    (``web.run_app`` with :class:`GuardedRunner`)."""
+    (``web.run_app`` with :class:`GuardedRunner`), on the loop ``event_loop`` names
+    (:mod:`hub.server.event_loop`)."""
     import signal
 
     async def main() -> None:
@@ -199,4 +201,6 @@ def run_server(
         finally:
             await runner.cleanup()
 
-    asyncio.run(main())
+    from hub.server import event_loop as loops
+
+    loops.run(main(), event_loop)
