@@ -76,6 +76,13 @@ class CommunityService:
         self.hub = hub
 
     # -- helpers ----------------------------------------------------------------------------
+    def size_limit(self) -> int:
+        """The largest model a contribution may be: the upload limit, and the memory budget of
+        loaded models when there is one (a bigger model could never be served here)."""
+        settings = self.hub.settings
+        budget = settings.max_loaded_bytes or settings.max_request_bytes
+        return min(settings.max_request_bytes, budget)
+
     def _readable(
         self, session: Session, principal: Principal, name: str, for_update: bool = False
     ) -> Model:
@@ -169,7 +176,7 @@ class CommunityService:
             upload.model,
             upload.test_data,
             tolerance=self.hub.tolerance,
-            max_bytes=self.hub.settings.max_request_bytes,
+            max_bytes=self.size_limit(),
             target=target,
             existing_digests=digests,
             digest=digest,

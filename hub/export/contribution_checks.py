@@ -5,9 +5,10 @@ refused upload is not stored), a contribution is kept whatever its checks say so
 and the owner can read why it cannot be approved. Every check yields ``{"name", "passed",
 "detail"}``; a check that depends on an earlier one that failed fails with "skipped: ...".
 
-Checks, in order: ``onnx_valid``, ``opset_supported``, ``self_contained``, ``size_limit``,
-``loads_in_onnxruntime``, ``signature_compatible`` (same input names, datatypes and ranks as
-the target version and at least its outputs, unless the contribution calls the change out),
+Checks, in order: ``onnx_valid``, ``opset_supported``, ``self_contained``, ``size_limit`` (the
+upload limit and the memory budget of loaded models), ``loads_in_onnxruntime``,
+``signature_compatible`` (same input names, datatypes and ranks as the target version and at
+least its outputs, unless the contribution calls the change out),
 ``test_data_parity`` (present, and re-run here within the tolerance), ``smoke_inference``
 (one test row gives finite outputs of the declared outputs), ``not_duplicate`` (no existing
 version of the model has the same bytes).

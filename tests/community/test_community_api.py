@@ -310,3 +310,74 @@ async def test_openapi_lists_the_community_routes(client) -> None:
     assert set(doc["paths"]["/api/models/{name}/like"]) == {"post", "delete"}
     assert set(doc["paths"]["/api/models/{name}/contributions/{id}/approve"]) == {"post"}
     assert "Contribution" in doc["components"]["schemas"]
+
+
+async def test_collaborators_and_admins_review_and_a_called_out_change_passes(
+    client, community_hub, tokens, iris_v1, iris_v2, ridge_export
+) -> None:
+    from hub.catalog import access
+
+    await publish(client, iris_v1, tokens["alice"])
+    community_hub.db.transaction(lambda s: access.add_collaborator(s, "iris", "carol"))
+    first = await (
+        await client.post(
+            "/api/models/iris/contributions",
+            data=model_form(iris_v2),
+            headers=bearer(tokens["bob"]),
+        )
+    ).json()
+    resp = await client.post(
+        f"/api/models/iris/contributions/{first['id']}/approve", headers=bearer(tokens["carol"])
+    )
+    assert resp.status == 200 and (await resp.json())["contribution"]["decided_by"] == "carol"
+    form = model_form(
+        ridge_export,
+        task="tabular-regression",
+        label_outputs=[],
+        contribution={"signature_change": "the model now predicts petal area"},
+    )
+    resp = await client.post(
+        "/api/models/iris/contributions", data=form, headers=bearer(tokens["bob"])
+    )
+    second = await resp.json()
+    checks = {c["name"]: c for c in second["checks"]}
+    assert second["passed"], second["checks"]
+    assert checks["signature_compatible"]["detail"].startswith(
+        "changes from version 2 called out (the model now predicts petal area): outputs removed"
+    )
+    resp = await client.post(
+        f"/api/models/iris/contributions/{second['id']}/approve",
+        json={"alias": "production"},
+        headers=bearer(tokens["root"]),
+    )
+    assert resp.status == 200
+    model = await (await client.get("/api/models/iris")).json()
+    assert model["aliases"] == {"production": 3}
+
+
+async def test_a_model_over_the_memory_budget_fails_the_size_check(
+    aiohttp_client, community_settings, iris_v1, iris_v2
+) -> None:
+    from dataclasses import replace
+
+    from hub.api import Hub
+    from hub.catalog import accounts
+
+    settings = replace(community_settings, max_loaded_bytes=len(iris_v2.model_bytes) - 1)
+    with Hub(settings) as small:
+        token = small.db.transaction(
+            lambda s: accounts.create_token(s, accounts.create_user(s, "dana").name, scope="write")[
+                0
+            ]
+        )
+        client = await aiohttp_client(create_app(small))
+        await publish(client, iris_v1, token)
+        resp = await client.post(
+            "/api/models/iris/contributions", data=model_form(iris_v2), headers=bearer(token)
+        )
+        checks = {c["name"]: c for c in (await resp.json())["checks"]}
+        assert not checks["size_limit"]["passed"]
+        assert checks["size_limit"]["detail"] == (
+            f"{len(iris_v2.model_bytes)} bytes (limit {len(iris_v2.model_bytes) - 1})"
+        )
+        await client.close()
