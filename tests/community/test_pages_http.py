@@ -210,3 +210,28 @@ async def test_the_catalog_pages_follow_the_api_cursor(client, tokens, iris_v1) 
     assert 'id="next-page"' not in second and 'id="first-page"' in second
     resp = await client.get("/?sort=popularity")
     assert resp.status == 400 and "unknown sort" in await resp.text()
+
+
+async def test_the_dashboard_shows_a_private_model_only_to_those_who_may_see_it(
+    client, tokens, iris_v1, iris_v2
+) -> None:
+    await publish(client, iris_v1, tokens["alice"], name="hidden")
+    await publish(client, iris_v2, tokens["alice"], name="shown")
+    await client.patch(
+        "/api/models/hidden", json={"private": True}, headers=bearer(tokens["alice"])
+    )
+    row = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}
+    for name in ("hidden", "shown"):
+        resp = await client.post(
+            f"/v2/models/{name}/infer", json=row, headers=bearer(tokens["alice"])
+        )
+        assert resp.status == 200, await resp.text()
+    anonymous = await (await client.get("/dashboard.json")).json()
+    assert [m["model"] for m in anonymous["loaded"]] == ["shown"]
+    assert anonymous["loaded"][0]["requests"] == 1 and anonymous["loaded"][0]["runs"] == 1
+    assert anonymous["loaded"][0]["mean_batch_rows"] == 1.0
+    assert anonymous["providers"] == ["CPUExecutionProvider"]
+    owner = await (await client.get("/dashboard.json", headers=bearer(tokens["alice"]))).json()
+    assert sorted(m["model"] for m in owner["loaded"]) == ["hidden", "shown"]
+    page = await (await client.get("/dashboard")).text()
+    assert 'data-model="shown"' in page and 'data-model="hidden"' not in page
