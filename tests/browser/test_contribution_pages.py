@@ -35,6 +35,8 @@ def test_a_contribution_is_opened_checked_approved_and_listed(
     reader.goto("/models/iris")
     assert "1 open" in reader.inner_text("#contributions-link")
     reader.click("#contributions-link")
+    reader.wait_for_selector("#contributions")
+    shoot(reader, "contributions")
     reader.click("tr.contribution-row a")
     reader.wait_for_selector("#checks")
     assert reader.locator("#review").count() == 0
