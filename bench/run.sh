@@ -54,6 +54,8 @@ export ONNXHUB_HOME="$BENCH_WORK/home"
 unset ONNXHUB_DATABASE_URL ONNXHUB_ARTIFACTS
 # one thread per process for BLAS/OpenMP and onnxruntime (inherited by every server)
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ONNXHUB_INTRA_OP_THREADS=1
+# one server process (it is pinned to one core); ONNXHUB_WORKERS=2 to compare
+export ONNXHUB_WORKERS="${ONNXHUB_WORKERS:-1}"
 
 mkdir -p "$OUT"
 RES="$OUT/results.jsonl"

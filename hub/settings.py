@@ -229,6 +229,12 @@ class Settings:
     parity_timeout: NonNegativeFloat = setting(
         300.0, "seconds each onnxruntime run of `publish` (parity, checks) may take (0: no limit)"
     )
+    workers: NonNegativeInt = setting(
+        0,
+        "processes of `onnxhub serve` sharing its port (`SO_REUSEPORT`), each with its own "
+        "runtime; `/metrics` labels each worker's series `worker`",
+        shown="0 (the usable cores, at most 8)",
+    )
     event_loop: Literal["auto", "uvloop", "asyncio"] = setting(
         "auto",
         "event loop of `onnxhub serve`: `auto` uses uvloop when installed "

@@ -53,7 +53,13 @@ class ServeProcess:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
-        full_env = {**os.environ, **env, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
+        # One process unless a test asks for workers (the default is the usable cores).
+        full_env = {
+            "ONNXHUB_WORKERS": "1",
+            **os.environ,
+            **env,
+            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+        }
         self._log_file = open(log, "ab")
         self.process = subprocess.Popen(
             args, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT

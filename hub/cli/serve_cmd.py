@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 
 import click
 
@@ -30,20 +31,40 @@ SHUTDOWN_GRACE = 2.0
     help="public-read: anonymous callers read and infer on public models, writes need a token; "
     "required: every route but /v2/health/* needs a token.",
 )
-def serve(host: str, port: int, log_level: str, auth: str) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Server processes sharing the port (SO_REUSEPORT), each with its own runtime; "
+    "default: ONNXHUB_WORKERS (0: the usable cores, at most 8).",
+)
+@click.option("--worker-index", type=int, default=None, hidden=True)
+@click.option("--worker-dir", type=click.Path(file_okay=False), default=None, hidden=True)
+def serve(
+    host: str,
+    port: int,
+    log_level: str,
+    auth: str,
+    workers: int | None,
+    worker_index: int | None,
+    worker_dir: str | None,
+) -> None:
     """Serve every catalogued model over KServe v2 REST (tritonclient compatible).
 
     Models load on first use; publishing a version or moving an alias swaps it in live.
     SIGINT/SIGTERM stop accepting, drain in-flight requests and close the sessions.
+    With several workers, each is such a server; SIGINT/SIGTERM stop them all.
     """
     from sqlalchemy.engine import make_url
 
     from hub.api import Hub
     from hub.cli.catalog_wait import wait_for_catalog
-    from hub.server import event_loop
+    from hub.errors import InvalidInput
+    from hub.server import event_loop, worker_metrics
     from hub.server.app import create_app
     from hub.server.auth import AUTH_MODE
     from hub.server.connections import run_server
+    from hub.server.supervisor import Supervisor, default_workers
     from hub.settings import Settings
 
     logging.basicConfig(
@@ -52,11 +73,26 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
     )
     settings = Settings.from_env()
     event_loop.resolve(settings.event_loop)  # uvloop asked for and missing: fail before start
+    count = settings.workers if workers is None else workers
+    count = count or default_workers()
     wait_for_catalog(settings)  # a database starting with the server is waited for
+    if count > 1 and worker_index is None:
+        if port == 0:
+            raise InvalidInput("--workers above 1 needs a fixed --port (they share it)")
+        Hub(settings).close()  # the catalog is migrated once, before any worker opens it
+        click.echo(
+            f"onnxhub serving on http://{host}:{port}/v2 with {count} worker processes",
+            err=True,
+        )
+        args = ["--host", host, "--port", str(port), "--log-level", log_level, "--auth", auth]
+        supervisor = Supervisor(count, args, settings.drain_timeout + SHUTDOWN_GRACE + 5.0)
+        sys.exit(supervisor.run())
     hub = Hub(settings)
     try:
         app = create_app(hub, settings)
         app[AUTH_MODE] = auth
+        if worker_index is not None and worker_dir is not None:
+            worker_metrics.install(app, worker_dir, worker_index)
         app.on_startup.append(_freeze_startup_objects)
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
         click.echo(f"onnxhub serving {shown} on http://{host}:{port}/v2", err=True)
@@ -68,6 +104,7 @@ def serve(host: str, port: int, log_level: str, auth: str) -> None:
             max_connections=settings.max_connections,
             shutdown_timeout=settings.drain_timeout + SHUTDOWN_GRACE,
             event_loop=settings.event_loop,
+            reuse_port=worker_index is not None,
         )
     finally:
         hub.close()

@@ -175,10 +175,12 @@ def run_server(
     max_connections: int,
     shutdown_timeout: float,
     event_loop: str = "asyncio",
+    reuse_port: bool = False,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM, then shut down within ``shutdown_timeout`` s
     (``web.run_app`` with :class:`GuardedRunner`), on the loop ``event_loop`` names
-    (:mod:`hub.server.event_loop`)."""
+    (:mod:`hub.server.event_loop`); ``reuse_port``: bind with ``SO_REUSEPORT`` (the
+    workers of ``onnxhub serve --workers N`` share the port)."""
     import signal
 
     async def main() -> None:
@@ -195,7 +197,7 @@ def run_server(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
-            await web.TCPSite(runner, host, port).start()
+            await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
             await stop.wait()
             log.info("shutting down (up to %g s)", shutdown_timeout)
         finally:

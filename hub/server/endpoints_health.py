@@ -7,8 +7,9 @@ from aiohttp import web
 import hub
 from hub.server.auth import filter_metrics
 from hub.server.catalog_follower import FOLLOWER, catalog_health
-from hub.server.keys import METRICS, RUNTIME, SERVER_STATE
+from hub.server.keys import RUNTIME, SERVER_STATE
 from hub.server.responses import json_response
+from hub.server.worker_metrics import render_metrics
 
 EXTENSIONS = ["binary_tensor_data", "model_repository"]
 
@@ -40,7 +41,7 @@ async def server_metadata(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = await filter_metrics(request, request.app[METRICS].render())
+    body = await filter_metrics(request, render_metrics(request.app))
     return web.Response(
         body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
     )
