@@ -224,7 +224,7 @@ class Hub:
         """Create or move ``alias`` to ``version``; emits ``alias.set``."""
         number = parse_version_number(version)
 
-        def write(session):  # type: ignore[no-untyped-def]
+        def write(session):
             model = queries.require_model(session, name, for_update=True)
             queries.set_alias(session, model, alias, number)
             return name
@@ -233,7 +233,7 @@ class Hub:
         return self.get_version(name, alias)
 
     def delete_alias(self, name: str, alias: str) -> None:
-        def write(session):  # type: ignore[no-untyped-def]
+        def write(session):
             queries.delete_alias(
                 session, queries.require_model(session, name, for_update=True), alias
             )

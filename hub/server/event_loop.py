@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import sys
 from typing import Any, Callable, Coroutine, Literal, TypeVar
 
 from hub.errors import InvalidInput
@@ -55,5 +56,18 @@ def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop]:
 def run(main: Coroutine[Any, Any, T], choice: str) -> T:
     """``asyncio.run(main)`` on the loop ``choice`` resolves to."""
     log.info("event loop: %s", resolve(choice))
-    with asyncio.Runner(loop_factory=loop_factory(choice)) as runner:
-        return runner.run(main)
+    factory = loop_factory(choice)
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(main)
+    loop = factory()  # Python 3.10 has no asyncio.Runner: what it does, by hand
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
