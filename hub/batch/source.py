@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import threading
 import urllib.error
 import urllib.parse
@@ -42,6 +45,8 @@ class ModelSource:
     cache: str | None = None  # local cache folder for a remote store
     hub_url: str | None = None  # a hub server (``http://host:8080``)
     token: str | None = None  # bearer token for ``hub_url``
+    #: (relative path, sha256) of each file, graph first, when the version has external data
+    files: tuple[tuple[str, str], ...] = ()
 
     @property
     def ref(self) -> str:
@@ -64,6 +69,34 @@ class ModelSource:
             raise StorageError(f"{self.ref}: the downloaded model does not match its sha256")
         return data
 
+    def _lay_out(self) -> Path:
+        """The graph's path in a folder holding every file of the version (each verified),
+        so onnxruntime finds its external data beside it. Built once per worker machine."""
+        from hub.catalog.artifacts import open_store
+        from hub.onnx.external import check_member_path
+
+        cache = Path(self.cache or Path.home() / ".onnxhub" / "artifact-cache")
+        folder = cache / "spark" / self.sha256
+        done = folder / ".complete"
+        if not done.is_file():
+            store = open_store(self.artifacts or "", cache)
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))
+            try:
+                for path, sha256 in self.files:
+                    target = building / check_member_path(path)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(store.read(sha256))  # read() verifies the sha256
+                (building / ".complete").write_text(self.sha256)
+                try:
+                    os.rename(building, folder)
+                except OSError:  # another worker finished first
+                    if not done.is_file():
+                        raise
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
+        return folder / check_member_path(self.files[0][0])
+
     def session(self) -> Any:
         """This process's onnxruntime session for the version (created once)."""
         session = _SESSIONS.get(self.sha256)
@@ -77,8 +110,9 @@ class ModelSource:
                     threads = Settings.from_env().intra_op_threads
                     if threads > 0:
                         options.intra_op_num_threads = threads
+                    model: Any = self.fetch() if len(self.files) <= 1 else str(self._lay_out())
                     session = ort.InferenceSession(
-                        self.fetch(), options, providers=["CPUExecutionProvider"]
+                        model, options, providers=["CPUExecutionProvider"]
                     )
                     _SESSIONS[self.sha256] = session
         return session
@@ -120,6 +154,8 @@ def resolve(
         with Hub() as own:
             return resolve(ref, hub=own)
     info = hub.get_version(name, version_ref)
+    manifest = hub.manifest(info) if hasattr(hub, "manifest") else None
+    files = tuple((f.path, f.sha256) for f in manifest.files) if manifest is not None else ()
     return ModelSource(
         model=info.model,
         version=info.version,
@@ -128,6 +164,7 @@ def resolve(
         outputs=tuple(info.outputs),
         artifacts=str(hub.settings.artifacts),
         cache=str(hub.settings.home / "artifact-cache"),
+        files=files,
     )
 
 

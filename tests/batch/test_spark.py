@@ -190,3 +190,21 @@ def test_spark_udf_reads_the_model_from_a_hub_server(
             hub.spark_udf(spark, "iris:7", hub_url=server.url)
     finally:
         assert server.terminate(60) == 0, server.output()
+
+
+def test_spark_udf_scores_a_model_with_external_data(spark, home: Hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A version whose weights live in data files beside the graph: each worker lays out all
+    its files (verified) before opening the session."""
+    from large.models import mlp_reference, write_mlp
+
+    mlp = write_mlp(tmp_path / "mlp", widths=(8, 64, 64, 3))
+    rows = np.random.default_rng(3).standard_normal((3000, 8)).astype(np.float32)
+    info = home.publish(mlp.graph, name="mlp", sample=rows[:20])
+    assert len(home.manifest(info).files) > 1
+    udf = hub.spark_udf(spark, "mlp")
+    assert len(udf.source.files) == len(home.manifest(info).files)
+    df = spark.createDataFrame(pd.DataFrame({"input": list(rows)}))
+    scored = udf.transform(df, ["input"]).toPandas()
+    np.testing.assert_allclose(
+        np.stack(scored["output"].to_numpy()), mlp_reference(mlp, rows), rtol=1e-4, atol=1e-4
+    )
