@@ -2,10 +2,12 @@
 
 Handing a run to the model's worker thread and back costs two thread wake-ups, a queue and a
 loop wake-up (tens of microseconds, more on a busy machine); a logistic regression runs in a few.
-At load, after the warm-up, :func:`plan_inline` times both on this machine:
+At load, after the warm-up, :func:`plan_inline` and :func:`replan_on_loop` time both on
+this machine:
 
 - the hand-off: the median round trip of a no-op call through the model's
-  :class:`hub.serving.workers.WorkerThreads` (the same queue and wake-ups a run takes);
+  :class:`hub.serving.workers.WorkerThreads`, awaited on the event loop (the same queue,
+  thread and loop wake-ups a run takes);
 - the run: the median of repeated runs at 1 row and at ``max_batch_size`` rows (the warm-up
   row repeated), from which the cost per extra row follows (assumed linear in between).
 
@@ -136,14 +138,48 @@ def plan_inline(
     max_batch_size: int,
     batchable: bool,
     label: str,
-) -> InlinePlan | None:
-    """Measure and decide (see the module's docstring); None when the timing runs fail."""
+) -> tuple[InlineTimings | None, InlinePlan | None]:
+    """Measure and decide (see the module's docstring); (None, None) when the timing runs fail.
+
+    The hand-off timed here is a blocking round trip from the calling thread;
+    :func:`replan_on_loop` replaces it with the one requests really pay, from the event loop.
+    """
     try:
         timings = measure(run, feeds, handoff, max_batch_size if batchable else 1)
     except Exception:  # a model may reject the warm-up row; it is served on its thread
-        return None
+        return None, None
     plan = decide(timings, max_batch_size if batchable else 1)
-    log.info(
+    _log(logging.DEBUG, label, timings, plan)
+    return timings, plan
+
+
+async def handoff_seconds_on_loop(executor: Any, repeats: int = REPEATS) -> float:
+    """The median round trip of a no-op through ``executor`` awaited on the running loop:
+    queue, worker wake-up, ``call_soon_threadsafe`` and the loop's wake-up, as a run pays."""
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await executor.run(_noop)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def replan_on_loop(
+    timings: InlineTimings, executor: Any, max_rows: int, label: str
+) -> InlinePlan | None:
+    """The plan with the hand-off measured from the event loop (call it on the loop)."""
+    measured = await handoff_seconds_on_loop(executor)
+    timings = InlineTimings(
+        measured, timings.run_seconds, timings.batch_seconds, timings.batch_rows
+    )
+    plan = decide(timings, max_rows)
+    _log(logging.INFO, label, timings, plan)
+    return plan
+
+
+def _log(level: int, label: str, timings: InlineTimings, plan: InlinePlan | None) -> None:
+    log.log(
+        level,
         "%s: 1-row run %.1f us, hand-off %.1f us%s: %s",
         label,
         timings.run_seconds * 1e6,
@@ -153,4 +189,3 @@ def plan_inline(
         else f", {timings.batch_rows}-row run {timings.batch_seconds * 1e6:.1f} us",
         "runs on its worker thread" if plan is None else f"runs inline up to {plan.max_rows} rows",
     )
-    return plan

@@ -118,6 +118,7 @@ class ModelResidency:
             self._warmup_timeout,
             self._inline_runs,
         )
+        await loaded.plan_inline_on_loop()
         resident = Resident(loaded, AdaptiveBatcher(loaded, self._on_batch))
         self._resident[loaded.key] = resident
         log.info(

@@ -17,7 +17,14 @@ from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
 from hub.onnx.sessions import make_session
 from hub.onnx.signature import TensorSpec, as_dims
 from hub.onnx.watchdog import watchdog
-from hub.serving.inline import INLINE_STOP_SECONDS, InlinePlan, handoff_probe, plan_inline
+from hub.serving.inline import (
+    INLINE_STOP_SECONDS,
+    InlinePlan,
+    InlineTimings,
+    handoff_probe,
+    plan_inline,
+    replan_on_loop,
+)
 from hub.serving.memory import load_cost, resident_bytes
 from hub.serving.workers import WorkerThreads
 from hub.settings import ServingOptions, Settings
@@ -80,6 +87,7 @@ class LoadedModel:
     closed: bool = False
     inline: InlinePlan | None = None  # runs of at most inline.max_rows rows go on the loop
     inline_runs: int = 0
+    inline_timings: InlineTimings | None = None  # measured at load (None: not measured)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _runs: set[RunGuard] = field(default_factory=set)
 
@@ -163,6 +171,15 @@ class LoadedModel:
             dog.unwatch(guard)
         self.inline_runs += 1
         return result
+
+    async def plan_inline_on_loop(self) -> None:
+        """Decide inline runs again with the hand-off measured from the running event loop
+        (what a request really pays; :func:`load_model` can only time it from a thread)."""
+        if self.inline_timings is not None:
+            rows = self.options.max_batch_size if self.batchable else 1
+            self.inline = await replan_on_loop(
+                self.inline_timings, self.executor, rows, self.info.ref
+            )
 
     def _run_tracked(
         self, guard: RunGuard, feeds: dict[str, np.ndarray], output_names: list[str]
@@ -297,7 +314,7 @@ def load_model(
         )
     else:
         if inline_runs:
-            loaded.inline = plan_inline(
+            loaded.inline_timings, loaded.inline = plan_inline(
                 lambda f: run_with_time_limit(
                     session, loaded.output_names, f, INLINE_STOP_SECONDS, label
                 ),

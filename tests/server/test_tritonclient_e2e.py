@@ -42,6 +42,7 @@ def served(tmp_path: Path, logreg):  # type: ignore[no-untyped-def]
         "ONNXHUB_PROVIDERS": "CPUExecutionProvider",
         "ONNXHUB_INTRA_OP_THREADS": "1",
         "ONNXHUB_EVENT_POLL_INTERVAL": "0.2",
+        "ONNXHUB_WORKERS": "1",  # one process: the tests read its runs and metrics
     }
     env.pop("ONNXHUB_DATABASE_URL", None)
     env.pop("ONNXHUB_ARTIFACTS", None)
