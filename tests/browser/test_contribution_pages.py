@@ -94,3 +94,29 @@ def test_failed_checks_are_shown_and_block_approval(new_page, shoot, server, wor
     owner.wait_for_selector("#contribution-status:text-is('rejected')")
     assert owner.inner_text("#decision-comment") == "A regression cannot replace a classifier."
     shoot(owner, "contribution-rejected")
+
+
+def test_a_contribution_uploaded_from_the_browser(
+    new_page, shoot, world, log_in, iris_split, tmp_path
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    Xtr, Xte, ytr, _ = iris_split
+    checked = world.hub.export(LogisticRegression(C=3.0, max_iter=1000).fit(Xtr, ytr), Xte)
+    (tmp_path / "model.onnx").write_bytes(checked.model_bytes)
+    (tmp_path / "test_data.npz").write_bytes(checked.test_data)
+    page = new_page()
+    log_in(page, world.tokens["bob"], "/models/iris/contributions")
+    page.fill("#contribute-title", "C=3 from the browser")
+    page.fill("#contribute-description", "Uploaded with the **form**.")
+    page.set_input_files("#contribute-model", str(tmp_path / "model.onnx"))
+    page.set_input_files("#contribute-test-data", str(tmp_path / "test_data.npz"))
+    shoot(page, "contribute-form")
+    page.click("#contribute-submit")
+    page.wait_for_url("**/models/iris/contributions/1")
+    assert page.inner_text("#contribution-title") == "C=3 from the browser"
+    failed = page.locator("tr.check.failed").count()
+    passed = page.locator("tr.check.passed").count()
+    assert (failed, passed) == (0, 9)
+    assert page.locator("#review").count() == 0  # bob is not a reviewer of alice's model
+    assert "parity on 45 rows: PASSED" in page.inner_text("tr.check[data-check=test_data_parity]")
