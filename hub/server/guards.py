@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,8 +45,14 @@ def host_name(host: str) -> str:
 def _is_loopback(address: Any) -> bool:
     if not isinstance(address, tuple) or not address:
         return False  # a Unix socket: only local processes reach it
+    return _loopback_host(str(address[0]))
+
+
+@functools.lru_cache(maxsize=64)
+def _loopback_host(host: str) -> bool:
+    """Cached: the addresses are the server's own listening ones, parsed once, not per request."""
     try:
-        return ipaddress.ip_address(str(address[0]).split("%", 1)[0]).is_loopback
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
     except ValueError:
         return False
 

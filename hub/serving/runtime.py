@@ -330,8 +330,7 @@ def check_output_rows(
     """ModelFault (500, naming the model) when a model whose inputs all have a dynamic batch
     dimension answers an output whose first dimension is not the request's rows: never wrong
     rows with 200."""
-    slots = loaded.inputs.values()
-    if not feeds or not all(len(s.shape) >= 1 and s.shape[0] == -1 for s in slots):
+    if not feeds or not loaded.dynamic_batch_inputs:
         return
     rows = {int(a.shape[0]) for a in feeds.values() if a.ndim}
     if len(rows) != 1:

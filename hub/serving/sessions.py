@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -95,9 +96,15 @@ class LoadedModel:
     def key(self) -> tuple[str, int]:
         return (self.info.model, self.info.version)
 
-    @property
+    @functools.cached_property
     def output_names(self) -> list[str]:
+        """Every output's name, in the graph's order (worked out once; do not mutate)."""
         return [o.name for o in self.outputs]
+
+    @functools.cached_property
+    def dynamic_batch_inputs(self) -> bool:
+        """Whether every input's first dimension is dynamic (worked out once)."""
+        return all(len(s.shape) >= 1 and s.shape[0] == -1 for s in self.inputs.values())
 
     def run(
         self,
