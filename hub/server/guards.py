@@ -7,8 +7,10 @@
 - State-changing methods (POST, PUT, PATCH, DELETE): a browser's ``Origin`` must be the
   server's own or one of ``ONNXHUB_ALLOWED_ORIGINS`` (403 otherwise; ``Origin: null`` too),
   and a body must be ``application/json`` or ``application/octet-stream`` (415 otherwise;
-  ``multipart/form-data`` too under ``/api/`` for uploads). A page can send ``text/plain`` or
-  form bodies anywhere without a CORS preflight; it cannot send these types.
+  ``multipart/form-data`` too under ``/api/`` for uploads), unless it comes with an allowed
+  ``Origin`` (the server's own pages post forms, guarded by their CSRF tokens). A page can send
+  ``text/plain`` or form bodies anywhere without a CORS preflight; from another site they
+  carry its ``Origin`` and are refused, and without one they are not from a browser form.
   Clients that are not browsers send no ``Origin`` and are unaffected.
 """
 
@@ -102,6 +104,8 @@ def check_body_type(request: web.Request) -> None:
     kind = request.content_type
     if kind in BODY_TYPES or (kind in UPLOAD_TYPES and request.path.startswith("/api/")):
         return
+    if "Origin" in request.headers:
+        return  # a browser form from this server's own pages: check_origin has passed it
     if kind in PAGE_FORM_TYPES and not request.path.startswith(("/api/", "/v2/")):
         return
     raise UnsupportedMediaType(

@@ -190,3 +190,20 @@ async def test_allowed_hosts_serve_a_deployment_behind_a_proxy(
         # Health probes come by address (kubelet: the pod IP) and reveal nothing: answered.
         probe = await client.get("/v2/health/live", headers={"Host": "10.1.2.3:8080"})
         assert probe.status == 200
+
+
+async def test_the_servers_own_pages_may_post_forms(client) -> None:
+    """Sibling: a same-origin form (the pages' login, likes, comments) is not a cross-site one."""
+    own = f"http://{client.host}:{client.port}"
+    resp = await client.post(
+        "/v2/repository/models/iris/unload",
+        data=b"a=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": own},
+    )
+    assert resp.status != 415  # past the guard (the auth layer answers next)
+    resp = await client.post(
+        "/v2/repository/models/iris/unload",
+        data=b"a=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status == 415
