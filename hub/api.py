@@ -161,17 +161,27 @@ class Hub:
         manifest: Manifest,
     ) -> VersionInfo:
         """The model (created or updated), its new version, files and alias, in ``session``."""
+        from hub.catalog import accounts
+
+        # The local CLI runs where the database is: it is the admin path, so it may publish a
+        # version of anyone's model; the version records who did (a new model is theirs).
+        acting = accounts.check_user_name(self.settings.user)
+        card = request.card.render() or None
         model = queries.upsert_model(
             session,
             request.name,
-            self.settings.owner,
+            acting,
             task=entry.task,
             license=entry.license,
             description=request.card.description,
-            card=request.card.render() or None,
+            card=card,
             tags=list(entry.tags),
         )
-        version = queries.add_version(session, model, **fields)
+        extra = {**fields.get("extra", {}), "published_by": acting}
+        if card is not None:  # stored per version: a new version may change the card
+            extra["card"] = card
+        version = queries.add_version(session, model, **{**fields, "extra": extra})
+        accounts.get_or_create_user(session, acting)  # created on first use
         file_queries.add_version_files(session, version, manifest)
         if request.alias is not None:
             queries.set_alias(session, model, request.alias, version.number)

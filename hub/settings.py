@@ -143,7 +143,6 @@ class Settings:
         shown="`$ONNXHUB_HOME/artifacts`",
         parse=lambda raw, _name: raw if "://" in raw else Path(raw).expanduser(),
     )
-    owner: str = setting("local", "owner recorded for new models")
     parity_atol: NonNegativeFloat = setting(
         1e-4, "parity: absolute error allowed (`|onnx - fw| <= atol + rtol * |fw|`)"
     )
@@ -264,7 +263,8 @@ class Settings:
     )
     user: str = setting(
         "local",
-        "the user that `onnxhub users`, `tokens` and `collaborators` act as on the local catalog",
+        "the user local CLI and `Hub` writes act as (publish, aliases, `tokens`, "
+        "`collaborators`), created on first use; it owns the models it creates",
     )
     token: str | None = setting(
         None,

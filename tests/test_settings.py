@@ -44,7 +44,7 @@ def test_defaults_come_from_the_declarations(tmp_path: Path) -> None:
     settings = Settings.from_env({"ONNXHUB_HOME": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'catalog.db'}"
     assert settings.artifacts == tmp_path / "artifacts"
-    assert (settings.owner, settings.max_queue, settings.max_batch_time) == ("local", 1024, 0.002)
+    assert (settings.user, settings.max_queue, settings.max_batch_time) == ("local", 1024, 0.002)
     assert settings.providers is None and settings.model_options == {}
     # the parity tolerance has no defaults of its own
     assert Tolerance() == Tolerance(

@@ -160,7 +160,11 @@ def add_version(session: Session, model: Model, **fields: Any) -> Version:
         "version.published",
         model.name,
         version=number,
-        payload={"sha256": version.sha256, "family": version.family},
+        payload={
+            "sha256": version.sha256,
+            "family": version.family,
+            "by": (version.extra or {}).get("published_by"),
+        },
     )
     return version
 

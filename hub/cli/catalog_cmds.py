@@ -15,6 +15,7 @@ from hub.cli.common import console, echo_json, open_hub, out, split_ref
 from hub.errors import InvalidInput, ParityFailed
 
 if TYPE_CHECKING:
+    from hub.export.cards import ModelCard
     from hub.families.types import SampleData
 
 #: Noise rows drawn (seeded) to check a generator's parity when no --sample is given.
@@ -130,6 +131,7 @@ def _describe(version: VersionInfo) -> str:
         f"  onnx      opset {version.opset}, IR {version.ir_version}, {version.size} bytes",
         f"  sha256    {version.sha256}",
         *_provenance_lines(version),
+        *_publisher_lines(version),
         "  inputs",
         *[f"    {t.name}: {t.datatype} {list(t.shape)}" for t in version.inputs],
         "  outputs",
@@ -150,6 +152,13 @@ def _provenance_lines(version: VersionInfo) -> list[str]:
         f"{source.get('source_model')}:{source.get('source_version')} "
         f"(sha256 {str(source.get('sha256'))[:12]}...)"
     ]
+
+
+def _publisher_lines(version: VersionInfo) -> list[str]:
+    """Who published the version (the acting user: ``ONNXHUB_USER`` locally, the token's user
+    over HTTP); versions published before this was recorded have no line."""
+    who = version.metadata.get("published_by")
+    return [f"  published by {who}"] if who else []
 
 
 def _parity_summary(parity: dict) -> str:
@@ -175,9 +184,16 @@ def show(ref: str, as_json: bool) -> None:
         model = hub.get_model(name)
         version = hub.get_version(name, version_ref)
         manifest = hub.manifest(version)
+    card = _version_card(version)
     if as_json:
         echo_json(
-            {"model": model.to_json(), "version": version.to_json(), "files": manifest.to_json()}
+            {
+                "model": model.to_json(),
+                "version": version.to_json(),
+                "files": manifest.to_json(),
+                "card": card.render() if card else None,
+                "card_data": card.metadata if card else {},
+            }
         )
         return
     click.echo(f"model {model.name} (owner {model.owner}, versions {list(model.versions)})")
@@ -185,6 +201,34 @@ def show(ref: str, as_json: bool) -> None:
         click.echo(f"  {model.description}")
     click.echo(_describe(version))
     click.echo(_describe_files(manifest))
+    click.echo(_describe_card(card))
+
+
+def _version_card(version: VersionInfo) -> ModelCard | None:
+    """The card stored with ``version`` (each version keeps the card it was published with)."""
+    from hub.export.cards import ModelCard, parse_card
+
+    text = version.metadata.get("card")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        return parse_card(text)
+    except InvalidInput:  # stored before cards were checked: show it as plain Markdown
+        return ModelCard(body=text)
+
+
+def _describe_card(card: ModelCard | None) -> str:
+    """The card's front matter fields, one per line, then its Markdown body."""
+    if card is None:
+        return "  card      none"
+    lines = ["  card"]
+    for key, value in card.metadata.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        lines.append(f"    {key}: {shown}")
+    if card.body.strip():
+        lines.append("")
+        lines.extend(card.body.rstrip("\n").splitlines())
+    return "\n".join(lines)
 
 
 def _describe_files(manifest: Manifest) -> str:

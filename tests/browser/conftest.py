@@ -185,13 +185,13 @@ def world(tmp_path: Path, iris_split) -> Iterator[World]:  # type: ignore[no-unt
     rng = np.random.default_rng(0)
     Xr = rng.standard_normal((60, 5)).astype(np.float32)
     ridge = Ridge(alpha=0.1).fit(Xr, Xr @ np.arange(1, 6, dtype=np.float32))
-    with Hub(replace(settings, owner="alice")) as alice:
+    with Hub(replace(settings, user="alice")) as alice:
         alice.publish(logreg, name="iris", sample=Xte, card=IRIS_CARD, alias="production")
         alice.publish(logreg, name="secret-iris", sample=Xte, card="# Secret\n\nhidden")
-    with Hub(replace(settings, owner="bob")) as bob:
+    with Hub(replace(settings, user="bob")) as bob:
         tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(Xtr, ytr)
         bob.publish(tree, name="iris-tree", sample=Xte, card="# Tree\n\nA shallow tree.")
-    with Hub(replace(settings, owner="carol")) as carol:
+    with Hub(replace(settings, user="carol")) as carol:
         carol.publish(ridge, name="ridge-5", sample=Xr[:10], card="# Ridge\n\nFive inputs.")
     hub = Hub(settings)
 

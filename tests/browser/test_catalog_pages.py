@@ -161,7 +161,7 @@ def test_a_hostile_card_renders_inert(new_page, shoot, world, tmp_path, iris_spl
         '<a href="javascript:alert(3)" onclick="alert(4)">click me</a>\n\n'
         '<div onmouseover="alert(5)" style="background:url(/xss-style)">hover</div>\n'
     )
-    with Hub(replace(world.hub.settings, owner="bob")) as bob:
+    with Hub(replace(world.hub.settings, user="bob")) as bob:
         model = LogisticRegression(max_iter=200).fit(Xtr, ytr)
         bob.publish(model, name="hostile-card", sample=Xte[:10], card=card)
     page = new_page()
@@ -234,7 +234,7 @@ def test_try_it_samples_a_generator_by_seed(new_page, shoot, world) -> None:
     from hub.families.generation import draw_latent
 
     graph, weights = generator_model(latent_dim=4, out_dim=3)
-    with Hub(replace(world.hub.settings, owner="alice")) as alice:
+    with Hub(replace(world.hub.settings, user="alice")) as alice:
         alice.publish(graph, name="gen", sample=np.zeros((2, 4), np.float32), task="generation")
 
     def mark_generator(session) -> None:  # type: ignore[no-untyped-def]

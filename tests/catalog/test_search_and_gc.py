@@ -52,7 +52,7 @@ def test_concurrent_publishers_of_identical_bytes(tmp_path: Path, monkeypatch) -
     a_stored, b_committed = threading.Event(), threading.Event()
     errors: dict[str, BaseException] = {}
 
-    a = Hub(Settings.for_home(home, owner="bob"))
+    a = Hub(Settings.for_home(home, user="bob"))
     b = Hub(Settings.for_home(home))
     original = queries.upsert_model
 

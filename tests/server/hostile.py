@@ -97,8 +97,8 @@ def write_token(hub: Any) -> dict[str, str]:
     from hub.catalog import accounts
 
     def make(session: Any) -> str:
-        accounts.get_or_create_user(session, hub.settings.owner)
-        return accounts.create_token(session, hub.settings.owner, scope="write")[0]
+        accounts.get_or_create_user(session, hub.settings.user)
+        return accounts.create_token(session, hub.settings.user, scope="write")[0]
 
     return {"Authorization": f"Bearer {hub.db.transaction(make)}"}
 
