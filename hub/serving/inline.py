@@ -32,6 +32,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hub.errors import first_line
+
 log = logging.getLogger(__name__)
 
 #: An inline run is never planned above this, whatever the hand-off costs (a busy machine
@@ -43,6 +45,8 @@ INLINE_STOP_SECONDS = 0.010
 REPEATS = 25
 #: A 1-row run slower than this is not timed further (big models pay one run, no more).
 PROBE_LIMIT_SECONDS = 0.001
+#: Each timing run is stopped after this (they run on a loader thread, never on the loop).
+TIMING_STOP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,8 @@ def plan_inline(
     """
     try:
         timings = measure(run, feeds, handoff, max_batch_size if batchable else 1)
-    except Exception:  # a model may reject the warm-up row; it is served on its thread
+    except Exception as exc:  # e.g. rejects the repeated warm-up row: served on its thread
+        log.info("%s: runs on its worker thread (timing runs failed: %s)", label, first_line(exc))
         return None, None
     plan = decide(timings, max_batch_size if batchable else 1)
     _log(logging.DEBUG, label, timings, plan)

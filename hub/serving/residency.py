@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 from hub.catalog.records import VersionInfo
 from hub.errors import InvalidInput
 from hub.serving.batching import AdaptiveBatcher
+from hub.serving.inline_batching import make_batcher
 from hub.serving.sessions import EffectiveServingOptions, LoadedModel, load_model
 from hub.settings import ServingOptions
 
@@ -119,7 +120,7 @@ class ModelResidency:
             self._inline_runs,
         )
         await loaded.plan_inline_on_loop()
-        resident = Resident(loaded, AdaptiveBatcher(loaded, self._on_batch))
+        resident = Resident(loaded, make_batcher(loaded, self._on_batch))
         self._resident[loaded.key] = resident
         log.info(
             "loaded %s on %s (%d bytes, batching %s)",

@@ -20,6 +20,7 @@ from hub.onnx.signature import TensorSpec, as_dims
 from hub.onnx.watchdog import watchdog
 from hub.serving.inline import (
     INLINE_STOP_SECONDS,
+    TIMING_STOP_SECONDS,
     InlinePlan,
     InlineTimings,
     handoff_probe,
@@ -123,7 +124,7 @@ class LoadedModel:
         covering the rows, the run happens right here on the event loop instead."""
         plan = self.inline
         if plan is not None and _rows(feeds) <= plan.max_rows:
-            result = self._run_inline(feeds, output_names)
+            result = self.run_inline(feeds, output_names)
             if result is not None:
                 return result
         guard = RunGuard()
@@ -154,7 +155,7 @@ class LoadedModel:
             if timer is not None:
                 timer.cancel()
 
-    def _run_inline(
+    def run_inline(
         self, feeds: dict[str, np.ndarray], output_names: list[str]
     ) -> list[np.ndarray] | None:
         """The run on the calling (event loop) thread; None when it was stopped after
@@ -323,7 +324,7 @@ def load_model(
         if inline_runs:
             loaded.inline_timings, loaded.inline = plan_inline(
                 lambda f: run_with_time_limit(
-                    session, loaded.output_names, f, INLINE_STOP_SECONDS, label
+                    session, loaded.output_names, f, TIMING_STOP_SECONDS, label
                 ),
                 feeds,
                 handoff_probe(executor),

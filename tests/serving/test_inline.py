@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import numpy as np
@@ -109,3 +110,65 @@ def test_inline_runs_off_keeps_every_run_on_the_thread() -> None:
         assert loaded.inline is None
     finally:
         loaded.close()
+
+
+class _RunSpy:
+    """Records the thread and rows of each of a session's runs (the real run answers)."""
+
+    def __init__(self, loaded) -> None:  # type: ignore[no-untyped-def]
+        self.calls: list[tuple[int, int]] = []
+        real = loaded.session.run
+
+        def run(names, feeds, options=None):  # type: ignore[no-untyped-def]
+            self.calls.append((threading.get_ident(), next(iter(feeds.values())).shape[0]))
+            return real(names, feeds, options)
+
+        loaded.session.run = run  # type: ignore[method-assign]
+
+
+async def test_requests_of_one_loop_turn_share_one_inline_run() -> None:
+    from hub.serving.inline_batching import InlineBatcher, make_batcher
+
+    tiny = _load(scale_model_bytes(2.0, 4))
+    try:
+        batcher = make_batcher(tiny)
+        assert isinstance(batcher, InlineBatcher) and tiny.inline is not None
+        spy = _RunSpy(tiny)
+        rows = [np.full((1, 4), i, dtype=np.float32) for i in range(10)]
+        results = await asyncio.gather(*(batcher.submit({"x": r}, tiny.output_names) for r in rows))
+        for r, got in zip(rows, results):
+            np.testing.assert_allclose(got[0], 2.0 * r)
+        assert spy.calls == [(threading.get_ident(), 10)]  # one run, on the loop's thread
+    finally:
+        tiny.close()
+
+
+async def test_gathered_requests_are_split_at_the_plans_row_limit() -> None:
+    from dataclasses import replace
+
+    from hub.serving.inline_batching import make_batcher
+
+    tiny = _load(scale_model_bytes(2.0, 4))
+    try:
+        assert tiny.inline is not None
+        tiny.inline = replace(tiny.inline, max_rows=4)
+        batcher = make_batcher(tiny)
+        spy = _RunSpy(tiny)
+        ones = np.ones((1, 4), dtype=np.float32)
+        three = np.ones((3, 4), dtype=np.float32)
+        feeds = [ones] * 6 + [three, np.ones((2, 4), dtype=np.float32)]
+        results = await asyncio.gather(
+            *(batcher.submit({"x": f}, tiny.output_names) for f in feeds)
+        )
+        for f, got in zip(feeds, results):
+            np.testing.assert_allclose(got[0], 2.0 * f)
+        # in arrival order, first fit: 1+1+1+1, then 1+1+2 (the 3 does not fit), then 3
+        assert [rows for _, rows in spy.calls] == [4, 4, 3]
+        assert sum(rows for _, rows in spy.calls) == 6 + 3 + 2
+        big = np.ones((5, 4), dtype=np.float32)  # above the limit: alone, on the thread
+        np.testing.assert_allclose(
+            (await batcher.submit({"x": big}, tiny.output_names))[0], 2 * big
+        )
+        assert spy.calls[-1][1] == 5 and spy.calls[-1][0] != threading.get_ident()
+    finally:
+        tiny.close()

@@ -1,0 +1,158 @@
+"""Batching for models that run inline (:mod:`hub.serving.inline`): gathered per loop turn.
+
+:class:`hub.serving.batching.AdaptiveBatcher` batches requests that queue while a run is busy
+on the model's thread. An inline run is never "busy" across an ``await``, so nothing would
+ever queue and every request would pay its own run. :class:`InlineBatcher` instead gathers
+the requests submitted during one turn of the event loop and runs them together, at the end
+of that turn (``loop.call_soon``), in batches of at most the plan's ``max_rows`` rows: under
+load the requests parsed in one turn share a run; alone, a request waits for nothing but the
+rest of the current turn.
+
+Everything else is the adaptive batcher's: models without an inline plan, requests that do
+not batch (or have more rows than the plan allows), the queue limit (503), closing. A batch
+whose inline run is stopped (:data:`hub.serving.inline.INLINE_STOP_SECONDS`; the model is then
+demoted) runs again on the model's thread under its ``run_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Callable
+
+import numpy as np
+
+from hub.errors import Unavailable
+from hub.serving.batching import (
+    AdaptiveBatcher,
+    Feeds,
+    _Pending,
+    _resolve,
+    _rows,
+    _translate,
+    batch_key,
+)
+from hub.serving.sessions import LoadedModel
+
+
+class InlineBatcher(AdaptiveBatcher):
+    """An :class:`AdaptiveBatcher` that gathers and runs small requests inline per loop turn."""
+
+    def __init__(self, model: LoadedModel, on_batch: Callable[[str, int], None] | None = None):
+        super().__init__(model, on_batch)
+        self._gathered: deque[_Pending] = deque()
+        self._flush: asyncio.Handle | None = None
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queue) + len(self._gathered)
+
+    async def submit(self, feeds: Feeds, outputs: list[str]) -> list[np.ndarray]:
+        model = self._model
+        plan = model.inline
+        if plan is None or self._closed:
+            return await super().submit(feeds, outputs)
+        key, rows = batch_key(model, feeds, outputs)
+        if key is None or rows > plan.max_rows:
+            return await super().submit(feeds, outputs)  # runs alone (inline when it fits)
+        if len(self._gathered) >= self._options.max_queue:
+            raise Unavailable(
+                f"{model.info.ref} is overloaded ({len(self._gathered)} requests queued); "
+                "retry later",
+                retry_after=1,
+            )
+        loop = asyncio.get_running_loop()
+        pending = _Pending(feeds, outputs, rows, key, loop.create_future(), time.monotonic())
+        self._gathered.append(pending)
+        if self._flush is None:
+            self._flush = loop.call_soon(self._run_gathered)
+        return await pending.future
+
+    def _run_gathered(self) -> None:
+        """At the end of the loop turn: every gathered request, in as few inline runs as the
+        plan's row limit allows (requests of one input layout per run)."""
+        self._flush = None
+        gathered, self._gathered = self._gathered, deque()
+        while gathered:
+            head = gathered.popleft()
+            if head.future.done():  # the caller went away
+                continue
+            plan = self._model.inline
+            limit = plan.max_rows if plan is not None else head.rows
+            batch, rows = [head], head.rows
+            rest: deque[_Pending] = deque()
+            for item in gathered:
+                if item.future.done():
+                    continue
+                if item.key == head.key and rows + item.rows <= limit:
+                    batch.append(item)
+                    rows += item.rows
+                else:
+                    rest.append(item)
+            gathered = rest
+            self._run_inline_batch(batch, rows)
+
+    def _run_inline_batch(self, batch: list[_Pending], rows: int) -> None:
+        model = self._model
+        if model.inline is None:  # demoted by an earlier batch of this turn
+            self._to_thread(batch)
+            return
+        if len(batch) == 1:
+            feeds = batch[0].feeds
+        else:
+            feeds = {
+                name: np.concatenate([p.feeds[name] for p in batch], axis=0)
+                for name in batch[0].feeds
+            }
+        try:
+            result = model.run_inline(feeds, batch[0].outputs)
+        except Exception as exc:
+            error = _translate(exc, model.info.ref)
+            if len(batch) > 1:
+                error = type(error)(f"a batch of {len(batch)} requests failed: {error}")
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(error)
+            return
+        if result is None:  # stopped: the model runs on its thread from now on
+            self._to_thread(batch)
+            return
+        if len(batch) == 1:
+            _resolve(batch[0], result)
+        elif any(r.ndim == 0 or r.shape[0] != rows for r in result):
+            self._to_thread(batch)  # rows not kept apart: the thread path runs each alone
+            return
+        else:
+            start = 0
+            for item in batch:
+                stop = start + item.rows
+                _resolve(item, [r[start:stop] for r in result])
+                start = stop
+        if self._on_batch is not None:
+            self._on_batch(model.info.model, sum(_rows(p.feeds) for p in batch))
+
+    def _to_thread(self, batch: list[_Pending]) -> None:
+        """Run ``batch`` as the adaptive batcher does, on the model's thread."""
+        self._in_flight += 1
+        task = asyncio.get_running_loop().create_task(self._run_batch(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self, timeout: float = 30.0, reason: str = "unloaded") -> None:
+        await super().close(timeout, reason)
+        while self._gathered:  # only if the loop never came round to them
+            item = self._gathered.popleft()
+            if not item.future.done():
+                item.future.set_exception(
+                    Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1)
+                )
+
+
+def make_batcher(
+    model: LoadedModel, on_batch: Callable[[str, int], None] | None = None
+) -> AdaptiveBatcher:
+    """The batcher for ``model``: inline gathering when it has (or may get) an inline plan."""
+    if model.inline is not None:
+        return InlineBatcher(model, on_batch)
+    return AdaptiveBatcher(model, on_batch)
