@@ -32,14 +32,17 @@ class Load:
     def __init__(self, servers: dict[str, ServeProcess]) -> None:
         self.servers = servers
         self.seen: dict[str, list[tuple[float, int, float | None]]] = {n: [] for n in servers}
+        #: per client thread, in its own order: each client's view must never go back
+        self.by_client: dict[tuple[str, int], list[float | None]] = {}
         self.stop = threading.Event()
         self.threads = [
-            threading.Thread(target=self._run, args=(name,), daemon=True)
+            threading.Thread(target=self._run, args=(name, i), daemon=True)
             for name in servers
-            for _ in range(2)
+            for i in range(2)
         ]
 
-    def _run(self, name: str) -> None:
+    def _run(self, name: str, client: int) -> None:
+        mine = self.by_client.setdefault((name, client), [])
         while not self.stop.is_set():
             try:
                 status, body = self.servers[name].infer("s", BODY, timeout=10)
@@ -47,6 +50,7 @@ class Load:
                 status, body = -1, None
             factor = _factor(body) if status == 200 else None
             self.seen[name].append((time.monotonic(), status, factor))
+            mine.append(factor)
 
     def __enter__(self) -> "Load":
         for thread in self.threads:
@@ -132,10 +136,10 @@ def test_two_replicas_share_one_catalog_and_survive_a_kill(
         for name, seen in load.seen.items():
             statuses = {s for _, s, _ in seen}
             assert statuses == {200}, (name, statuses)  # no failed request during the switch
-            factors = [f for _, _, f in seen]
-            switched = factors.index(10.0)
-            assert set(factors[:switched]) <= {2.0} and set(factors[switched:]) == {10.0}
             assert not any(t < moved_at and f == 10.0 for t, _, f in seen)
+        for client, factors in load.by_client.items():  # old outputs, then only new ones
+            switched = factors.index(10.0)
+            assert set(factors[:switched]) <= {2.0} and set(factors[switched:]) == {10.0}, client
         print(f"alias move to first new-version response: {delays}")
 
         # kill -9 replica a under load: b keeps serving, with no failed request.
