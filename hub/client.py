@@ -139,14 +139,31 @@ class Client:
         return data
 
     def download(self, ref: str, path: str | os.PathLike[str]) -> Path:
-        """Write the version's ONNX file to ``path`` after checking its sha256."""
+        """Write the version's ONNX file to ``path`` after checking its sha256; a version with
+        external-data files goes into the folder ``path`` instead (:meth:`download_files`),
+        and the graph's path there is returned."""
         record = self.version(ref)
+        from hub.remote_files import manifest_files
+
+        if len(manifest_files(record)) > 1:
+            return self.download_files(record, path)[0]
         data = self._file(record, "model.onnx")
         target = Path(path)
         tmp = target.with_name(f".{target.name}.part")
         tmp.write_bytes(data)
         tmp.replace(target)
         return target
+
+    def download_files(
+        self, ref: str | dict[str, Any], folder: str | os.PathLike[str]
+    ) -> list[Path]:
+        """Every file of the version (``ref``, or a record from :meth:`version`) into
+        ``folder``: streamed, resumed with ``Range`` after an interruption, each sha256
+        verified (:mod:`hub.remote_files`); the paths, graph first."""
+        from hub.remote_files import fetch_files
+
+        record = self.version(ref) if isinstance(ref, str) else ref
+        return fetch_files(self, record, Path(folder))
 
     def fetch(self, ref: str) -> tuple[dict[str, Any], bytes, bytes | None]:
         """(version record, ONNX bytes, test data bytes or None), each sha256 verified."""

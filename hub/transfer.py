@@ -1,7 +1,9 @@
 """Moving versions between hubs (``onnxhub push`` / ``onnxhub pull``) and remote credentials.
 
 A version crosses as its ONNX bytes, test data set, card and metadata; each file's sha256 is
-checked on arrival, and the receiving hub re-runs every check itself (the same ones as an HTTP
+checked on arrival. A pulled version with external-data files arrives file by file
+(:mod:`hub.remote_files`: streamed, resumed with ``Range`` after an interruption, from a
+staging folder under ``$ONNXHUB_HOME/pulls`` kept until the version is stored); and the receiving hub re-runs every check itself (the same ones as an HTTP
 upload, :mod:`hub.export.received`): nothing received is trusted or unpickled. A pulled version
 records its provenance (source URL, model, version, sha256), and pulling one already present
 (same source and sha256) changes nothing.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from hub.catalog import accounts, queries
 from hub.catalog.sharing import CatalogService, UploadMetadata
 from hub.client import Client, split_remote_ref
 from hub.errors import InvalidInput, StorageError
+from hub.remote_files import manifest_files
 from hub.settings import Settings
 
 CREDENTIALS = "credentials.json"
@@ -69,6 +73,12 @@ def token_for(home: Path, url: str, env: dict[str, str] | None = None) -> str | 
 def push(hub: Any, client: Client, name: str, ref: int | str | None) -> dict[str, Any]:
     """Upload the local version ``name``/``ref`` to ``client``'s hub as that model's next version."""
     version = hub.get_version(name, ref)
+    if hub.manifest(version).data:
+        raise InvalidInput(
+            f"{version.ref} keeps its weights in external-data files, which an upload over "
+            f"HTTP does not take (one self-contained ONNX file); pull it from this hub instead "
+            f"(onnxhub pull URL {version.ref})"
+        )
     with hub.db.session() as session:
         model = queries.require_model(session, name)
         card = model.card
@@ -99,7 +109,7 @@ def pull(
     Returns (the local version record, whether anything was added). The local model is owned
     by ``user`` when created, and private when the source model is.
     """
-    record, model_bytes, test_data = client.fetch(ref)
+    record = client.version(ref)
     source = client.model(record["model"])
     name = queries.check_model_name(as_name or record["model"])
     provenance = {
@@ -112,6 +122,13 @@ def pull(
     existing = _already_pulled(hub, name, provenance)
     if existing is not None:
         return existing, False
+    staging = None
+    if len(manifest_files(record)) > 1:  # external data: every file, resumable, verified
+        staging = Path(hub.settings.home) / "pulls" / f"{record['sha256']}"
+        model: bytes | Path = client.download_files(record, staging)[0]
+    else:
+        model = client._file(record, "model.onnx")
+    test_data = client._file(record, "test_data.npz") if record.get("test_data_sha256") else None
     principal = hub.db.transaction(lambda s: accounts.principal_for_user(s, user))
     parity = record.get("parity") or {}
     metadata = UploadMetadata(
@@ -130,7 +147,9 @@ def pull(
         latent_input=(record.get("metadata") or {}).get("latent_input"),
     )
     card = record.get("card") or source.get("card")
-    added = service.publish_received(principal, name, model_bytes, test_data, card, metadata)
+    added = service.publish_received(principal, name, model, test_data, card, metadata)
+    if staging is not None:  # kept after a failure, so that the next pull resumes
+        shutil.rmtree(staging, ignore_errors=True)
     return added, True
 
 

@@ -21,13 +21,15 @@ Every method is blocking (SQLAlchemy); the server runs them on an executor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hub.catalog import access, accounts, browse, queries
+from hub.catalog import access, accounts, browse, file_queries, queries
 from hub.catalog.accounts import Principal
 from hub.catalog.gc import publishing_lock
+from hub.catalog.model_files import store_checked_files
 from hub.catalog.models import Model, Version, utcnow
 from hub.catalog.refs import MAX_VERSION
 from hub.errors import Conflict, InvalidInput, NotFound, ParityFailed
@@ -71,6 +73,7 @@ class Blob:
     version: int
     sha256: str
     size: int
+    role: str = "graph"
 
 
 class CatalogService:
@@ -115,20 +118,34 @@ class CatalogService:
         with self.hub.db.session() as session:
             model = self._readable(session, principal, name)
             version = queries.resolve_version(session, model, ref)
-            return browse.version_detail(model, version)
+            manifest = file_queries.version_manifest(session, version)
+            return {**browse.version_detail(model, version), "files": manifest.to_json()}
 
     def blob(self, principal: Principal, name: str, ref: str, kind: str) -> Blob:
         """The digest and size of ``model.onnx`` or ``test_data.npz`` of a version."""
         with self.hub.db.session() as session:
             model = self._readable(session, principal, name)
             version = queries.resolve_version(session, model, ref)
-            if kind == "model":
-                return Blob(name, version.number, version.sha256, int(version.size))
+            if kind == "model":  # the graph alone (a version's size counts its data files)
+                graph = file_queries.version_manifest(session, version).graph
+                return Blob(name, version.number, graph.sha256, graph.size)
             if version.test_data_sha256 is None:
                 raise NotFound(f"{name}:{version.number} has no test data set")
             digest = version.test_data_sha256
         # the test data set is small: its size is that of its verified bytes, from any store
         return Blob(name, version.number, digest, len(self.hub.artifacts.read(digest)))
+
+    def version_file(self, principal: Principal, name: str, ref: str, path: str) -> Blob:
+        """The digest and size of the file ``path`` of a version's manifest (NotFound for a
+        path the manifest does not list: nothing outside it is ever served)."""
+        with self.hub.db.session() as session:
+            model = self._readable(session, principal, name)
+            version = queries.resolve_version(session, model, ref)
+            manifest = file_queries.version_manifest(session, version)
+        for entry in manifest.files:
+            if entry.path == path:
+                return Blob(name, version.number, entry.sha256, entry.size, entry.role)
+        raise NotFound(f"{name}:{version.number} has no file {path!r}")
 
     def count_download(self, name: str, number: int) -> None:
         def write(session: Session) -> None:
@@ -188,15 +205,18 @@ class CatalogService:
         self,
         principal: Principal,
         name: str,
-        model_bytes: bytes,
+        model_bytes: bytes | Path,
         test_data: bytes | None,
         card_text: str | None,
         metadata: UploadMetadata,
     ) -> dict[str, Any]:
         """Check an uploaded model here, store it, and add the model's next version.
 
-        The model is created (owned by the caller) when absent. Raises before writing anything
-        when a check fails; a failed parity re-run is ParityFailed (422).
+        ``model_bytes`` is the ONNX file's bytes, or the path of a graph whose external-data
+        files lie beside it in a folder this process wrote (a pull): those are checked in place
+        (:mod:`hub.export.received_files`) and stored file by file, streamed. The model is
+        created (owned by the caller) when absent. Raises before writing anything when a check
+        fails; a failed parity re-run is ParityFailed (422).
         """
         queries.check_model_name(name)
         if metadata.alias is not None:
@@ -209,13 +229,25 @@ class CatalogService:
         else:
             access.check_write(found, principal, name)
         card = parse_checked_card(card_text, where="card") if card_text is not None else None
-        received = check_received(
-            model_bytes,
-            test_data,
-            tolerance=self.hub.tolerance,
-            label_outputs=metadata.label_outputs,
-            label="part 'model'",
-        )
+        files = None
+        if isinstance(model_bytes, Path):
+            from hub.export.received_files import check_received_folder
+
+            received, files = check_received_folder(
+                model_bytes,
+                test_data,
+                tolerance=self.hub.tolerance,
+                label_outputs=metadata.label_outputs,
+                label=model_bytes.name,
+            )
+        else:
+            received = check_received(
+                model_bytes,
+                test_data,
+                tolerance=self.hub.tolerance,
+                label_outputs=metadata.label_outputs,
+                label="part 'model'",
+            )
         if metadata.latent_input is not None:
             _check_latent_input(received, metadata.latent_input)
         if received.report is not None and not received.report.passed:
@@ -224,9 +256,11 @@ class CatalogService:
                 f"published\n{received.report.summary()}",
                 received.report,
             )
-        return self._store(principal, name, received, card, tags, metadata)
+        return self._store(principal, name, received, card, tags, metadata, files)
 
-    def _store(self, principal, name, received: ReceivedModel, card, tags, metadata) -> dict:
+    def _store(
+        self, principal, name, received: ReceivedModel, card, tags, metadata, files=None
+    ) -> dict:
         store = self.hub.artifacts
         task = canonical_task(metadata.task, "metadata task") or canonical_task(
             card.task if card else None, "card front matter task"
@@ -242,6 +276,7 @@ class CatalogService:
                 extra["serving"] = ServingOptions.decode(
                     card.metadata["serving"], "card front matter 'serving'"
                 ).as_dict()
+        extra["published_by"] = principal.user
         if metadata.client_parity is not None:
             extra["client_parity"] = metadata.client_parity
         if metadata.provenance is not None:
@@ -279,13 +314,14 @@ class CatalogService:
                 ir_version=received.ir_version,
                 inputs=[t.to_json() for t in received.inputs],
                 outputs=[t.to_json() for t in received.outputs],
-                sha256=model_sha,
-                size=len(received.model_bytes),
+                sha256=manifest.graph.sha256,
+                size=manifest.total_size,
                 parity=received.report.to_json() if received.report else None,
                 test_data_sha256=data_sha,
                 task=task,
                 extra=extra,
             )
+            file_queries.add_version_files(session, version, manifest)
             if metadata.alias is not None:
                 queries.set_alias(session, model, metadata.alias, version.number)
             session.flush()
@@ -297,7 +333,7 @@ class CatalogService:
         # identical bytes may share them; `onnxhub gc` collects unreferenced ones (and never
         # between this store and its commit: the lock).
         with publishing_lock(store):
-            model_sha, _ = store.put(received.model_bytes)
+            manifest = store_checked_files(store, received.model_bytes, files, [])
             data_sha = None
             if received.test_data is not None:
                 data_sha, _ = store.put(received.test_data)

@@ -3,6 +3,7 @@
 Routes: ``GET /api/whoami``; ``GET /api/models``; ``GET|PATCH /api/models/{name}``;
 ``POST /api/models/{name}/versions``; ``GET|DELETE /api/models/{name}/versions/{ref}``;
 ``GET /api/models/{name}/versions/{ref}/model.onnx`` and ``.../test_data.npz``;
+``GET /api/models/{name}/versions/{ref}/files/{path}`` (each file of the version's manifest);
 ``PUT|DELETE /api/models/{name}/aliases/{alias}``. Errors are ``{"error": "..."}``.
 """
 
@@ -28,6 +29,7 @@ ROUTES: tuple[tuple[str, str, object], ...] = (
         "/api/models/{name}/versions/{ref}/{file:model\\.onnx|test_data\\.npz}",
         versions.download,
     ),
+    ("GET", "/api/models/{name}/versions/{ref}/files/{path:.+}", versions.download_file),
     ("PUT", "/api/models/{name}/aliases/{alias}", versions.put_alias),
     ("DELETE", "/api/models/{name}/aliases/{alias}", versions.delete_alias),
 ) + community_routes.ROUTES

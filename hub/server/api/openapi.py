@@ -221,6 +221,31 @@ SCHEMAS: dict[str, Any] = {
             "card": NULLABLE_STR,
             "metadata": {"type": "object"},
             "created_at": {"type": "string"},
+            "files": {
+                "$ref": "#/components/schemas/Manifest",
+                "description": "GET of one version only: every file to fetch from files/{path}",
+            },
+        },
+    },
+    "Manifest": {
+        "type": "object",
+        "required": ["files", "total_size"],
+        "properties": {
+            "files": {
+                "type": "array",
+                "description": "The graph first, then its external-data files",
+                "items": {
+                    "type": "object",
+                    "required": ["path", "size", "sha256", "role"],
+                    "properties": {
+                        "path": {"type": "string"},
+                        "size": {"type": "integer"},
+                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "role": {"enum": ["graph", "data"]},
+                    },
+                },
+            },
+            "total_size": {"type": "integer"},
         },
     },
     "Upload": {
@@ -307,7 +332,7 @@ def build_document() -> dict[str, Any]:
         ],
         "responses": {
             "200": _binary("The bytes; ETag is the quoted sha256"),
-            "206": _binary("The requested range"),
+            "206": _binary("The requested range (Content-Range)"),
             "304": {"description": "Not modified (If-None-Match)"},
             **_errors(400, 401, 404, 416),
         },
@@ -388,6 +413,17 @@ def build_document() -> dict[str, Any]:
         },
         "/api/models/{name}/versions/{ref}/test_data.npz": {
             "get": {"summary": "The test data set", **download}
+        },
+        "/api/models/{name}/versions/{ref}/files/{path}": {
+            "get": {
+                "summary": "One file of the version's manifest, by its path (a full GET of the "
+                "graph counts a download)",
+                **download,
+                "parameters": [
+                    *download["parameters"],
+                    _path_param("path", "The file's path in the manifest (may contain '/')"),
+                ],
+            }
         },
         "/api/models/{name}/aliases/{alias}": {
             "put": {

@@ -1,12 +1,14 @@
-"""Versions over HTTP: upload, read, delete, download (``ETag``, ``If-None-Match``, ``Range``),
+"""Versions over HTTP: upload, read, delete, download (``ETag``, ``If-None-Match``, ``Range``;
+``model.onnx``, ``test_data.npz`` and every file of the manifest under ``files/{path}``),
 and aliases (``PUT``/``DELETE /api/models/{name}/aliases/{alias}``)."""
 
 from __future__ import annotations
 
-import re
+from functools import partial
 
 from aiohttp import web
 
+from hub.catalog.manifest import GRAPH
 from hub.catalog.sharing import Blob
 from hub.errors import InvalidInput
 from hub.server.api.common import (
@@ -19,10 +21,10 @@ from hub.server.api.common import (
     service,
     version_number,
 )
+from hub.server.api.file_responses import send_blob
 from hub.server.api.forms import read_upload
 from hub.server.keys import SETTINGS
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 FILES = {"model.onnx": "model", "test_data.npz": "test_data"}
 
 
@@ -62,73 +64,32 @@ async def delete_version(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    candidates = [c.strip() for c in header.split(",")]
-    return "*" in candidates or any(c.removeprefix("W/") == etag for c in candidates)
-
-
-class _Unsatisfiable(Exception):
-    pass
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(start, end inclusive) of a single ``bytes=`` range; None to send everything.
-    An unsatisfiable range raises :class:`_Unsatisfiable` (416)."""
-    if not header:
-        return None
-    match = _RANGE.match(header.strip())
-    if match is None:
-        return None  # several ranges or another unit: RFC 9110 lets us send the whole body
-    first, last = match.groups()
-    if first == "" and last == "":
-        return None
-    if first == "":
-        length = int(last)
-        if length == 0:
-            raise _Unsatisfiable()
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = size - 1 if last == "" else min(int(last), size - 1)
-    if start >= size or start > end:
-        raise _Unsatisfiable()
-    return start, end
-
-
 async def download(request: web.Request) -> web.StreamResponse:
+    """``model.onnx`` (the graph) or ``test_data.npz``; a full GET of the graph counts one
+    download."""
     name = model_name(request)
-    kind = FILES[request.match_info["file"]]
+    file = request.match_info["file"]
     svc = service(request)
-    blob: Blob = await run(request, svc.blob, caller(request), name, _ref(request), kind)
-    etag = f'"{blob.sha256}"'
-    headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "private, max-age=0, must-revalidate",
-        "Content-Type": "application/octet-stream",
-        "Content-Disposition": f'attachment; filename="{request.match_info["file"]}"',
-    }
-    if _etag_matches(request.headers.get("If-None-Match"), etag):
-        return web.Response(status=304, headers={"ETag": etag})
-    try:
-        span = _byte_range(request.headers.get("Range"), blob.size)
-    except _Unsatisfiable:
-        return web.json_response(
-            {"error": f"range not satisfiable: the file has {blob.size} bytes"},
-            status=416,
-            headers={"Content-Range": f"bytes */{blob.size}"},
-        )
-    if request.method == "HEAD":
-        return web.Response(headers={**headers, "Content-Length": str(blob.size)})
-    data: bytes = await run(request, svc.hub.artifacts.read, blob.sha256)
-    if span is not None:
-        start, end = span
-        headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
-        return web.Response(status=206, body=data[start : end + 1], headers=headers)
-    if kind == "model":
-        await run(request, svc.count_download, name, blob.version)
-    return web.Response(body=data, headers=headers)
+    blob: Blob = await run(request, svc.blob, caller(request), name, _ref(request), FILES[file])
+    counted = None
+    if FILES[file] == "model":
+        counted = partial(svc.count_download, name, blob.version)
+    return await send_blob(request, blob, file, counted)
+
+
+async def download_file(request: web.Request) -> web.StreamResponse:
+    """``files/{path}``: one file of the version's manifest (graph or external data), by the
+    path the manifest gives it; a full GET of the graph counts one download."""
+    name = model_name(request)
+    path = request.match_info["path"]
+    if "\x00" in path or len(path) > 1000:
+        raise InvalidInput(f"invalid file path {path!r}")
+    svc = service(request)
+    blob: Blob = await run(request, svc.version_file, caller(request), name, _ref(request), path)
+    counted = None
+    if blob.role == GRAPH:
+        counted = partial(svc.count_download, name, blob.version)
+    return await send_blob(request, blob, path, counted)
 
 
 async def put_alias(request: web.Request) -> web.Response:
