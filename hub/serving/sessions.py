@@ -20,6 +20,7 @@ from hub.onnx.signature import TensorSpec, as_dims
 from hub.onnx.watchdog import watchdog
 from hub.serving.inline import (
     INLINE_STOP_SECONDS,
+    INLINE_STOPS_TO_DEMOTE,
     TIMING_STOP_SECONDS,
     InlinePlan,
     InlineTimings,
@@ -89,6 +90,7 @@ class LoadedModel:
     closed: bool = False
     inline: InlinePlan | None = None  # runs of at most inline.max_rows rows go on the loop
     inline_runs: int = 0
+    inline_stops: int = 0
     inline_timings: InlineTimings | None = None  # measured at load (None: not measured)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _runs: set[RunGuard] = field(default_factory=set)
@@ -159,7 +161,9 @@ class LoadedModel:
         self, feeds: dict[str, np.ndarray], output_names: list[str]
     ) -> list[np.ndarray] | None:
         """The run on the calling (event loop) thread; None when it was stopped after
-        :data:`INLINE_STOP_SECONDS`, which also ends inline runs for this model."""
+        :data:`INLINE_STOP_SECONDS` (the caller runs it on the thread). After
+        :data:`INLINE_STOPS_TO_DEMOTE` such stops the model runs on its thread for good: one
+        stop may be the machine preempting a tiny run, repeated ones are the model."""
         guard = RunGuard()
         dog = watchdog()
         dog.watch(guard, INLINE_STOP_SECONDS, "inline run stopped")
@@ -168,11 +172,15 @@ class LoadedModel:
         except Exception:
             if guard.reason is None:
                 raise
-            self.inline = None
+            self.inline_stops += 1
+            demoted = self.inline_stops >= INLINE_STOPS_TO_DEMOTE
+            if demoted:
+                self.inline = None
             log.warning(
-                "%s: an inline run took more than %g s; its runs go to its worker thread now",
+                "%s: an inline run took more than %g s and runs again on its thread%s",
                 self.info.ref,
                 INLINE_STOP_SECONDS,
+                " (so do all its runs from now on)" if demoted else "",
             )
             return None
         finally:

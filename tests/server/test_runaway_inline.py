@@ -1,5 +1,6 @@
 """A model planned to run inline whose request makes a run long: the loop is freed, the run
-is re-done on the model's thread under its own deadline, and the model stops running inline."""
+is re-done on the model's thread under its own deadline, and after three such stops the model
+stops running inline."""
 
 from __future__ import annotations
 
@@ -28,10 +29,13 @@ async def test_a_long_inline_run_is_stopped_and_the_model_demoted(
         assert resident.model.inline is not None  # 0 trips at warm-up: cheaper than a hand-off
         assert resident.model.inline_runs == 1
         started = time.monotonic()
-        runaway = await client.post("/v2/models/loop/infer", json=loop_request(10**12))
-        assert runaway.status == 504 and "run_timeout" in (await runaway.json())["error"]
-        assert time.monotonic() - started < 10
-        assert resident.model.inline is None
+        for stops in (1, 2, 3):
+            runaway = await client.post("/v2/models/loop/infer", json=loop_request(10**12))
+            assert runaway.status == 504 and "run_timeout" in (await runaway.json())["error"]
+            assert resident.model.inline_stops == stops
+            # one stop may be preemption; the third in a row is the model: demoted
+            assert (resident.model.inline is None) == (stops == 3)
+        assert time.monotonic() - started < 30
         again = await client.post("/v2/models/loop/infer", json=loop_request(2))
         assert again.status == 200 and (await again.json())["outputs"][0]["data"] == [2.0]
         assert resident.model.inline_runs == 1  # served by the thread from now on
