@@ -3,10 +3,11 @@
 :class:`hub.serving.batching.AdaptiveBatcher` batches requests that queue while a run is busy
 on the model's thread. An inline run is never "busy" across an ``await``, so nothing would
 ever queue and every request would pay its own run. :class:`InlineBatcher` instead gathers
-the requests submitted during one turn of the event loop and runs them together, at the end
-of that turn (``loop.call_soon``), in batches of at most the plan's ``max_rows`` rows: under
-load the requests parsed in one turn share a run; alone, a request waits for nothing but the
-rest of the current turn.
+the requests submitted during one turn of the event loop and, at the end of that turn
+(``loop.call_soon``), runs each group of one input layout inline when its rows fit the plan's
+``max_rows``; alone, a request waits for nothing but the rest of the current turn. A group
+with more rows goes to the adaptive batcher's queue as one batch: under load, one run of
+many rows on the thread costs less than many small inline runs.
 
 Everything else is the adaptive batcher's: models without an inline plan, requests that do
 not batch (or have more rows than the plan allows), the queue limit (503), closing. A batch
@@ -78,8 +79,7 @@ class InlineBatcher(AdaptiveBatcher):
             head = gathered.popleft()
             if head.future.done():  # the caller went away
                 continue
-            plan = self._model.inline
-            limit = plan.max_rows if plan is not None else head.rows
+            limit = self._options.max_batch_size
             batch, rows = [head], head.rows
             rest: deque[_Pending] = deque()
             for item in gathered:
@@ -91,7 +91,11 @@ class InlineBatcher(AdaptiveBatcher):
                 else:
                     rest.append(item)
             gathered = rest
-            self._run_inline_batch(batch, rows)
+            plan = self._model.inline
+            if plan is not None and rows <= plan.max_rows:
+                self._run_inline_batch(batch, rows)
+            else:  # too many rows for one inline run: a bigger batch on the thread pays more
+                self._to_thread(batch)
 
     def _run_inline_batch(self, batch: list[_Pending], rows: int) -> None:
         model = self._model
@@ -133,11 +137,9 @@ class InlineBatcher(AdaptiveBatcher):
             self._on_batch(model.info.model, sum(_rows(p.feeds) for p in batch))
 
     def _to_thread(self, batch: list[_Pending]) -> None:
-        """Run ``batch`` as the adaptive batcher does, on the model's thread."""
-        self._in_flight += 1
-        task = asyncio.get_running_loop().create_task(self._run_batch(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Queue ``batch`` for the adaptive batcher (batched further, run on the thread)."""
+        self._queue.extend(batch)
+        self._dispatch()
 
     async def close(self, timeout: float = 30.0, reason: str = "unloaded") -> None:
         await super().close(timeout, reason)

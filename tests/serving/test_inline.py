@@ -143,7 +143,7 @@ async def test_requests_of_one_loop_turn_share_one_inline_run() -> None:
         tiny.close()
 
 
-async def test_gathered_requests_are_split_at_the_plans_row_limit() -> None:
+async def test_a_turn_with_more_rows_than_the_plan_allows_runs_as_one_batch_on_the_thread() -> None:
     from dataclasses import replace
 
     from hub.serving.inline_batching import make_batcher
@@ -154,21 +154,23 @@ async def test_gathered_requests_are_split_at_the_plans_row_limit() -> None:
         tiny.inline = replace(tiny.inline, max_rows=4)
         batcher = make_batcher(tiny)
         spy = _RunSpy(tiny)
+        loop_thread = threading.get_ident()
         ones = np.ones((1, 4), dtype=np.float32)
-        three = np.ones((3, 4), dtype=np.float32)
-        feeds = [ones] * 6 + [three, np.ones((2, 4), dtype=np.float32)]
-        results = await asyncio.gather(
-            *(batcher.submit({"x": f}, tiny.output_names) for f in feeds)
-        )
-        for f, got in zip(feeds, results):
+        few = [ones, 2 * ones, 3 * ones]  # 3 rows: inline
+        results = await asyncio.gather(*(batcher.submit({"x": f}, tiny.output_names) for f in few))
+        for f, got in zip(few, results):
             np.testing.assert_allclose(got[0], 2.0 * f)
-        # in arrival order, first fit: 1+1+1+1, then 1+1+2 (the 3 does not fit), then 3
-        assert [rows for _, rows in spy.calls] == [4, 4, 3]
-        assert sum(rows for _, rows in spy.calls) == 6 + 3 + 2
-        big = np.ones((5, 4), dtype=np.float32)  # above the limit: alone, on the thread
+        assert spy.calls == [(loop_thread, 3)]
+        many = [k * ones for k in range(6)] + [np.ones((3, 4), dtype=np.float32)]  # 9 rows
+        results = await asyncio.gather(*(batcher.submit({"x": f}, tiny.output_names) for f in many))
+        for f, got in zip(many, results):
+            np.testing.assert_allclose(got[0], 2.0 * f)
+        thread, rows = spy.calls[-1]
+        assert len(spy.calls) == 2 and rows == 9 and thread != loop_thread
+        big = np.ones((5, 4), dtype=np.float32)  # one request above the limit: the thread
         np.testing.assert_allclose(
             (await batcher.submit({"x": big}, tiny.output_names))[0], 2 * big
         )
-        assert spy.calls[-1][1] == 5 and spy.calls[-1][0] != threading.get_ident()
+        assert spy.calls[-1][1] == 5 and spy.calls[-1][0] != loop_thread
     finally:
         tiny.close()
