@@ -1,10 +1,13 @@
 """Browsing the catalog for the JSON API: search, filters, sort, keyset cursors, and the JSON
 shapes of a model summary, a model and a version. Functions take a session and never commit.
 
-Search is the same on SQLite and PostgreSQL: each whitespace-separated term must occur
-(case-insensitively, as a literal: ``%``, ``_`` and quotes match themselves) in the name, the
-description or the card; models rank by where their terms occur (name 4, description 2,
-card 1 per term). Pages are keyset pages over (sort key, id): a cursor names the last row seen,
+Search is full text on both databases (:mod:`hub.catalog.search_index`: FTS5 on SQLite,
+``tsvector`` on PostgreSQL, both stemmed): each whitespace-separated term must match the name,
+the description or the card in full text (``penguin`` finds "penguins") or occur there as a
+literal substring, case-insensitively (``%``, ``_`` and quotes match only themselves: a term
+without words, such as ``%``, matches literally only). Models rank by where their terms occur
+literally (name 4, description 2, card 1 per term), then by full-text relevance (bm25 or
+``ts_rank``, the same column weights). Pages are keyset pages over (sort key, id): a cursor names the last row seen,
 so rows inserted meanwhile never shift a page or repeat a row.
 """
 
@@ -17,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, update
+from sqlalchemy import BigInteger, Integer, and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
+from hub.catalog import search_index
 from hub.catalog.access import visible_to
 from hub.catalog.accounts import Principal
 from hub.catalog.models import Alias, Model, Owner, Tag, Version
@@ -33,6 +37,8 @@ from hub.families.tasks import task_spellings
 SORTS = ("updated", "created", "likes", "downloads", "name", "relevance")
 MAX_LIMIT = 100
 MAX_SEARCH_TERMS = 8
+#: Rank units per literal occurrence weight: above any full-text relevance in practice.
+LITERAL_UNIT = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,17 @@ def _terms(search: str) -> list[str]:
     return terms
 
 
-def _rank_and_filter(search: str) -> tuple[ColumnElement[int], ColumnElement[bool]]:
-    rank: ColumnElement[int] = literal(0, Integer)
+def _rank_and_filter(
+    session: Session, search: str
+) -> tuple[ColumnElement[int], ColumnElement[bool]]:
+    """(rank, filter) of a search: each term must match in full text or occur literally; the
+    rank puts literal occurrences first (name 4, description 2, card 1 per term, in units of
+    :data:`LITERAL_UNIT`), then full-text relevance (:mod:`hub.catalog.search_index`)."""
+    dialect = session.get_bind().dialect.name
+    terms = _terms(search)
+    literal_rank: ColumnElement[int] = literal(0, BigInteger)
     matches = []
-    for term in _terms(search):
+    for term in terms:
         pattern = f"%{_escape_like(term)}%"
         fields = [
             (Model.name, 4),
@@ -85,9 +98,11 @@ def _rank_and_filter(search: str) -> tuple[ColumnElement[int], ColumnElement[boo
             (func.coalesce(Model.card, ""), 1),
         ]
         hits = [field.ilike(pattern, escape="\\") for field, _ in fields]
-        matches.append(or_(*hits))
+        full_text = search_index.term_match(dialect, term)
+        matches.append(or_(*hits, *([full_text] if full_text is not None else [])))
         for hit, (_, weight) in zip(hits, fields):
-            rank = rank + case((hit, weight), else_=0)
+            literal_rank = literal_rank + case((hit, weight), else_=0)
+    rank = literal_rank * LITERAL_UNIT + search_index.relevance(dialect, terms)
     return rank, and_(*matches)
 
 
@@ -156,7 +171,7 @@ def list_models_page(
     rank: ColumnElement[int] = literal(0, Integer)
     statement = select(Model).where(visible_to(principal))
     if query.search and query.search.strip():
-        rank, matches = _rank_and_filter(query.search)
+        rank, matches = _rank_and_filter(session, query.search)
         statement = statement.where(matches)
     elif sort == "relevance":
         raise InvalidInput("sort=relevance needs a search")

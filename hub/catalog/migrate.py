@@ -185,6 +185,9 @@ def upgrade(
         command.stamp(config, BASELINE)
         before = "pre-migration (0.1.0)"
     command.upgrade(config, target)
+    from hub.catalog import search_index
+
+    search_index.repair(connection)  # a revision that rebuilt `models` dropped its triggers
     if connection.dialect.name == "sqlite":  # foreign keys were off (see schema_transaction)
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if broken:

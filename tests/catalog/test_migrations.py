@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 
 from hub.api import Hub
-from hub.catalog import migrate
+from hub.catalog import migrate, search_index
 from hub.catalog.db import Database, make_engine, schema_transaction
 from hub.catalog.models import Base
 from hub.cli.main import cli
@@ -49,7 +49,12 @@ def schema_diff(url: str) -> list:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            options = {"compare_type": True, "compare_server_default": True}
+            options = {
+                "compare_type": True,
+                "compare_server_default": True,
+                # the full-text index lives outside the models (hub.catalog.search_index)
+                "include_object": search_index.include_object,
+            }
             context = MigrationContext.configure(connection, opts=options)
             return compare_metadata(context, Base.metadata)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 from hub.catalog.models import Base
+from hub.catalog.search_index import include_object
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -22,6 +23,9 @@ context.configure(
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
     compare_server_default=True,
+    # the full-text index (an FTS5 table and its triggers, a tsvector GIN index) is installed by
+    # its own revision and cannot be declared in the models: never compared, never dropped
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()

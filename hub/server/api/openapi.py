@@ -304,7 +304,11 @@ def _binary(description: str) -> dict[str, Any]:
 def build_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document as a dict."""
     list_params = [
-        _query("search", {"type": "string"}, "Full-text terms (literal, all must occur)"),
+        _query(
+            "search",
+            {"type": "string"},
+            "Terms, all must match: in full text (stemmed) or as a literal substring",
+        ),
         _query("task", {"type": "string"}, "Task, e.g. tabular-classification"),
         _query("tag", {"type": "string"}, "Tag"),
         _query("library", {"type": "string"}, "Library (sklearn, keras, torch...)"),
