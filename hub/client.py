@@ -180,8 +180,14 @@ class Client:
         test_data: bytes | None = None,
         card: str | None = None,
         metadata: dict[str, Any] | None = None,
+        data_files: dict[str, Path] | None = None,
     ) -> dict[str, Any]:
-        """``POST /api/models/{name}/versions``: the server checks and re-runs everything."""
+        """``POST /api/models/{name}/versions``: the server checks and re-runs everything.
+
+        ``data_files``: for a graph whose weights are external data, each data file by the
+        path the graph gives it (``{"weights/w0.bin": Path(...)}``); they stream from disk."""
+        if data_files:
+            return self._upload_streamed(name, model_bytes, test_data, card, metadata, data_files)
         files: list[tuple[str, tuple[str | None, Any, str]]] = [
             ("model", ("model.onnx", model_bytes, "application/octet-stream"))
         ]
@@ -192,6 +198,36 @@ class Client:
         if metadata:
             files.append(("metadata", (None, json.dumps(metadata).encode(), "application/json")))
         return self._json("POST", f"/api/models/{name}/versions", files=files)
+
+    def _upload_streamed(
+        self,
+        name: str,
+        model_bytes: bytes,
+        test_data: bytes | None,
+        card: str | None,
+        metadata: dict[str, Any] | None,
+        data_files: dict[str, Path],
+    ) -> dict[str, Any]:
+        from hub.remote_files import multipart_body
+
+        octets = "application/octet-stream"
+        parts: list[tuple[str, str | None, str, bytes | Path]] = [
+            ("model", "model.onnx", octets, model_bytes)
+        ]
+        if test_data is not None:
+            parts.append(("test_data", "test_data.npz", octets, test_data))
+        if card is not None:
+            parts.append(("card", None, "text/markdown", card.encode("utf-8")))
+        if metadata:
+            parts.append(("metadata", None, "application/json", json.dumps(metadata).encode()))
+        parts += [("data", path, octets, Path(file)) for path, file in data_files.items()]
+        content_type, body = multipart_body(parts)
+        return self._json(
+            "POST",
+            f"/api/models/{name}/versions",
+            data=body,
+            headers={"Content-Type": content_type},
+        )
 
     def publish(
         self,

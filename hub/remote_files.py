@@ -12,8 +12,9 @@ is deleted and raises :class:`~hub.errors.StorageError` naming it.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote
 
 import requests
@@ -108,3 +109,38 @@ def _fetch_one(client: Client, path: str, target: Path, entry: dict[str, Any], l
             f"{size} bytes, sha256 {expected}; removed it (run the command again)"
         )
     part.replace(target)
+
+
+def multipart_body(
+    parts: list[tuple[str, str | None, str, bytes | Path]],
+) -> tuple[str, Iterator[bytes]]:
+    """(Content-Type, body chunks) of a ``multipart/form-data`` body whose parts are
+    ``(name, filename or None, media type, bytes or a file's path)``: files are read in
+    chunks as the body is sent (chunked transfer), never whole into memory."""
+    boundary = f"onnxhub-{secrets.token_hex(16)}"
+
+    def chunks() -> Iterator[bytes]:
+        for name, filename, media_type, content in parts:
+            disposition = f'form-data; name="{name}"'
+            if filename is not None:
+                disposition += f'; filename="{_quoted(filename)}"'
+            yield (
+                f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+                f"Content-Type: {media_type}\r\n\r\n"
+            ).encode()
+            if isinstance(content, Path):
+                with open(content, "rb") as handle:
+                    while block := handle.read(CHUNK):
+                        yield block
+            else:
+                yield content
+            yield b"\r\n"
+        yield f"--{boundary}--\r\n".encode()
+
+    return f"multipart/form-data; boundary={boundary}", chunks()
+
+
+def _quoted(filename: str) -> str:
+    if any(c in filename for c in '"\r\n'):
+        raise InvalidInput(f"file name {filename!r} cannot be sent in a multipart header")
+    return filename

@@ -73,15 +73,14 @@ def token_for(home: Path, url: str, env: dict[str, str] | None = None) -> str | 
 def push(hub: Any, client: Client, name: str, ref: int | str | None) -> dict[str, Any]:
     """Upload the local version ``name``/``ref`` to ``client``'s hub as that model's next version."""
     version = hub.get_version(name, ref)
-    if hub.manifest(version).data:
-        raise InvalidInput(
-            f"{version.ref} keeps its weights in external-data files, which an upload over "
-            f"HTTP does not take (one self-contained ONNX file); pull it from this hub instead "
-            f"(onnxhub pull URL {version.ref})"
-        )
+    manifest = hub.manifest(version)
+    data_files = None
+    if manifest.data:  # sent from the verified local folder, each file streamed from disk
+        folder = hub.materialise(version).parent
+        data_files = {entry.path: folder / entry.path for entry in manifest.data}
     with hub.db.session() as session:
         model = queries.require_model(session, name)
-        card = model.card
+        card = version.metadata.get("card") or model.card  # the card of that version
     metadata = {
         "family": version.family,
         "framework": version.framework,
@@ -97,7 +96,12 @@ def push(hub: Any, client: Client, name: str, ref: int | str | None) -> dict[str
         metadata["latent_input"] = version.latent_input
     test_data = hub.test_data(version) if version.test_data_sha256 else None
     return client.upload(
-        name, hub.model_bytes(version), test_data=test_data, card=card or None, metadata=metadata
+        name,
+        hub.model_bytes(version),
+        test_data=test_data,
+        card=card or None,
+        metadata=metadata,
+        data_files=data_files,
     )
 
 

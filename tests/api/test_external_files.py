@@ -148,9 +148,7 @@ async def test_pull_fetches_every_file_verifies_and_serves_it(
     version = second_hub.get_version("mlp", 1)
     manifest = second_hub.manifest(version)
     expected = _tree(mlp.folder)
-    assert {f.path: f.sha256 for f in manifest.files} == {
-        p: _sha(d) for p, d in expected.items()
-    }
+    assert {f.path: f.sha256 for f in manifest.files} == {p: _sha(d) for p, d in expected.items()}
     assert not (Path(second_hub.settings.home) / "pulls" / version.sha256).exists()
     assert pulled["provenance"]["source_version"] == 1
 
@@ -161,9 +159,51 @@ async def test_pull_fetches_every_file_verifies_and_serves_it(
     out = second_hub.download_files(version, Path(second_hub.settings.home) / "out")
     assert {p.name for p in out} == {"model.onnx", "w.bin", "biases.bin"}
 
-    with pytest.raises(InvalidInput, match="external-data files"):
-        with hub.Client(source, token=tokens["alice"]) as client:
-            push(second_hub, client, "mlp", 1)
+    # and back: a push streams the graph and every data file; the first hub checks them again
+    with hub.Client(source, token=tokens["alice"]) as client:
+        pushed = push(second_hub, client, "mlp", 1)
+        assert pushed["version"] == 2 and pushed["parity"]["passed"]
+        assert client.version("mlp:2")["files"] == client.version("mlp:1")["files"]
+
+
+def test_uploads_with_data_parts_are_checked_and_leave_nothing_behind(
+    source: str, tokens: dict[str, str], mlp: Mlp, api_settings: Settings
+) -> None:
+    url = f"{source}/api/models/mlp-up/versions"
+    graph = mlp.graph.read_bytes()
+    data = [
+        ("data", path, "application/octet-stream", mlp.folder / path) for path in mlp.data_files
+    ]
+
+    def post(parts: list) -> requests.Response:  # type: ignore[type-arg]
+        content_type, body = remote_files.multipart_body(
+            [("model", "model.onnx", "application/octet-stream", graph), *parts]
+        )
+        headers = {**bearer(tokens["alice"]), "Content-Type": content_type}
+        return requests.post(url, data=body, headers=headers, timeout=60)
+
+    resp = post([*data[1:], ("data", "../evil.bin", "application/octet-stream", b"x")])
+    assert resp.status_code == 400 and "outside the model's folder" in resp.json()["error"]
+    resp = post(data[1:])  # one data file left out
+    assert resp.status_code == 400
+    assert f"data file {mlp.data_files[0]} (tensor" in resp.json()["error"]
+    assert "is missing" in resp.json()["error"]
+    resp = post([*data, ("data", mlp.data_files[0], "application/octet-stream", b"x")])
+    assert resp.status_code == 400 and "more than once" in resp.json()["error"]
+    resp = post([])  # no data part: a graph naming external data is refused as before
+    assert resp.status_code == 400 and "external file" in resp.json()["error"]
+    staging = api_settings.home / "uploads"
+    assert not staging.exists() or list(staging.iterdir()) == []
+
+    resp = post(data)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["metadata"]["published_by"] == "alice"
+    assert list(staging.iterdir()) == []
+    with hub.Client(source, token=tokens["alice"]) as client:
+        record = client.version("mlp-up:1")
+    assert {f["path"]: f["sha256"] for f in record["files"]["files"]} == {
+        path: _sha(content) for path, content in _tree(mlp.folder).items()
+    }
 
 
 def test_an_interrupted_pull_resumes_with_range_and_a_bad_file_is_refused(

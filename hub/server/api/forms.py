@@ -1,26 +1,36 @@
 """The ``multipart/form-data`` body of ``POST /api/models/{name}/versions``.
 
 Parts: ``model`` (ONNX bytes, required), ``test_data`` (``.npz`` as onnxhub writes it),
-``card`` (Markdown with YAML front matter), ``metadata`` (a JSON object, fields below). The body
-is read part by part with a running byte count, so an upload over the limit is refused (413)
-before it is all in memory; nothing is written anywhere until every part has been read and
-checked.
+``card`` (Markdown with YAML front matter), ``metadata`` (a JSON object, fields below), and,
+for a model whose weights are external data, one ``data`` part per data file, its file name
+the path the graph gives it (``weights/w0.bin``). The body is read part by part with a running
+byte count, so an upload over the limit is refused (413) as soon as it passes it. Data parts
+stream to a private staging folder (the graph is written beside them as ``model.onnx``), which
+the caller removes (:func:`discard`); nothing else is written until every part has been read
+and checked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from hub.catalog.sharing import UploadMetadata
-from hub.errors import InvalidInput, RequestTooLarge, UnsupportedMediaType
+from hub.errors import HubError, InvalidInput, RequestTooLarge, UnsupportedMediaType
 from hub.export.received import looks_like_pickle
+from hub.onnx.external import check_member_path
 
-PARTS = ("model", "test_data", "card", "metadata")
+PARTS = ("model", "test_data", "card", "metadata", "data")
+#: The graph's name in the staging folder of an upload with data files.
+GRAPH_NAME = "model.onnx"
 METADATA_FIELDS = {
     "tags": "list",
     "task": "str",
@@ -46,6 +56,19 @@ class Upload:
     test_data: bytes | None
     card: str | None
     metadata: UploadMetadata
+    #: The staging folder (graph and data files) when the upload had ``data`` parts.
+    folder: Path | None = None
+
+    @property
+    def source(self) -> bytes | Path:
+        """What the catalog checks: the bytes, or the staged graph's path."""
+        return self.model if self.folder is None else self.folder / GRAPH_NAME
+
+
+def discard(upload: Upload | None) -> None:
+    """Remove an upload's staging folder (its files were stored or refused)."""
+    if upload is not None and upload.folder is not None:
+        shutil.rmtree(upload.folder, ignore_errors=True)
 
 
 def parse_metadata(raw: bytes) -> UploadMetadata:
@@ -110,8 +133,39 @@ async def _read_part(part: Any, budget: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_upload(request: web.Request, limit: int) -> Upload:
-    """Every part of the upload, checked for shape (not content): 400 naming the part."""
+async def _stream_part(part: Any, target: Path, budget: int, limit: int) -> int:
+    """Write a part to ``target`` (a new file) chunk by chunk; the bytes written."""
+    size = 0
+    with open(target, "xb") as handle:
+        while True:
+            chunk = await part.read_chunk(CHUNK)
+            if not chunk:
+                return size
+            size += len(chunk)
+            if size > budget:
+                raise RequestTooLarge(f"upload exceeds the limit of {limit} bytes")
+            await asyncio.get_running_loop().run_in_executor(None, handle.write, chunk)
+
+
+def _data_target(folder: Path, filename: str | None, seen: set[str]) -> Path:
+    if not filename:
+        raise InvalidInput("part 'data' needs a file name: the path the graph gives the file")
+    try:
+        member = check_member_path(filename, "part 'data'")
+    except HubError as exc:
+        raise InvalidInput(exc.message) from None
+    if member in seen or member == GRAPH_NAME:
+        raise InvalidInput(f"part 'data' names the file {member!r} more than once")
+    seen.add(member)
+    target = folder / member
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+async def read_upload(request: web.Request, limit: int, staging: Path | None = None) -> Upload:
+    """Every part of the upload, checked for shape (not content): 400 naming the part.
+    ``data`` parts go to a new folder under ``staging`` (400 when None: not accepted); the
+    folder is removed here when reading fails, else by :func:`discard`."""
     if request.content_type != "multipart/form-data":
         raise UnsupportedMediaType(
             f"expected Content-Type multipart/form-data, got {request.content_type or 'none'}"
@@ -124,6 +178,8 @@ async def read_upload(request: web.Request, limit: int) -> Upload:
     filenames: dict[str, str | None] = {}
     media: dict[str, str | None] = {}
     budget = limit
+    folder: Path | None = None
+    data_files: set[str] = set()
     try:
         reader = await request.multipart()
         while True:
@@ -135,6 +191,15 @@ async def read_upload(request: web.Request, limit: int) -> Upload:
             name = part.name
             if name not in PARTS:
                 raise InvalidInput(f"unknown part {name!r} (parts: {', '.join(PARTS)})")
+            if name == "data":
+                if staging is None:
+                    raise InvalidInput("part 'data' is not accepted on this route")
+                if folder is None:
+                    staging.mkdir(parents=True, exist_ok=True)
+                    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=staging))
+                target = _data_target(folder, part.filename, data_files)
+                budget -= await _stream_part(part, target, budget, limit)
+                continue
             if name in parts:
                 raise InvalidInput(f"part {name!r} is given more than once")
             data = await _read_part(part, budget, limit)
@@ -142,10 +207,23 @@ async def read_upload(request: web.Request, limit: int) -> Upload:
             parts[name] = data
             filenames[name] = part.filename
             media[name] = part.headers.get("Content-Type")
-    except (InvalidInput, RequestTooLarge):
+        upload = _checked(parts, filenames, media, folder)
+    except BaseException as exc:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        malformed = (ValueError, AssertionError, KeyError, RuntimeError, HttpProcessingError)
+        if isinstance(exc, malformed) and not isinstance(exc, HubError):
+            raise InvalidInput(f"malformed multipart body: {exc}") from None
         raise
-    except (ValueError, AssertionError, KeyError, RuntimeError, HttpProcessingError) as exc:
-        raise InvalidInput(f"malformed multipart body: {exc}") from None
+    return upload
+
+
+def _checked(
+    parts: dict[str, bytes],
+    filenames: dict[str, str | None],
+    media: dict[str, str | None],
+    folder: Path | None,
+) -> Upload:
     if "model" not in parts:
         raise InvalidInput("part 'model' (the ONNX file) is required")
     model = parts["model"]
@@ -161,4 +239,12 @@ async def read_upload(request: web.Request, limit: int) -> Upload:
         except UnicodeDecodeError:
             raise InvalidInput("part 'card' must be UTF-8 Markdown") from None
     metadata = parse_metadata(parts["metadata"]) if "metadata" in parts else UploadMetadata()
-    return Upload(model=model, test_data=parts.get("test_data"), card=card, metadata=metadata)
+    if folder is not None:
+        (folder / GRAPH_NAME).write_bytes(model)
+    return Upload(
+        model=model,
+        test_data=parts.get("test_data"),
+        card=card,
+        metadata=metadata,
+        folder=folder,
+    )

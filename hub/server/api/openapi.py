@@ -254,6 +254,12 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "model": {"type": "string", "contentMediaType": "application/octet-stream"},
             "test_data": {"type": "string", "contentMediaType": "application/octet-stream"},
+            "data": {
+                "type": "array",
+                "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "description": "One part per external-data file of the graph, its filename "
+                "the path the graph gives it (e.g. weights/w0.bin)",
+            },
             "card": {"type": "string"},
             "metadata": {
                 "type": "string",

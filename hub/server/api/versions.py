@@ -4,6 +4,7 @@ and aliases (``PUT``/``DELETE /api/models/{name}/aliases/{alias}``)."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 from aiohttp import web
@@ -22,7 +23,7 @@ from hub.server.api.common import (
     version_number,
 )
 from hub.server.api.file_responses import send_blob
-from hub.server.api.forms import read_upload
+from hub.server.api.forms import discard, read_upload
 from hub.server.keys import SETTINGS
 
 FILES = {"model.onnx": "model", "test_data.npz": "test_data"}
@@ -37,17 +38,21 @@ def _ref(request: web.Request) -> str:
 
 async def publish_version(request: web.Request) -> web.Response:
     name = model_name(request)
-    upload = await read_upload(request, request.app[SETTINGS].max_request_bytes)
-    result = await run(
-        request,
-        service(request).publish_received,
-        caller(request),
-        name,
-        upload.model,
-        upload.test_data,
-        upload.card,
-        upload.metadata,
-    )
+    settings = request.app[SETTINGS]
+    upload = await read_upload(request, settings.max_request_bytes, settings.home / "uploads")
+    try:
+        result = await run(
+            request,
+            service(request).publish_received,
+            caller(request),
+            name,
+            upload.source,
+            upload.test_data,
+            upload.card,
+            upload.metadata,
+        )
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, discard, upload)
     return created(result)
 
 
