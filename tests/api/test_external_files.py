@@ -262,3 +262,30 @@ def test_a_manifest_naming_a_path_outside_the_folder_is_refused(tmp_path: Path) 
     for bad in ("../x.bin", "/etc/passwd", "a/../../b", "a\\b", ""):
         with pytest.raises(InvalidInput, match="unsafe file path"):
             remote_files.safe_member(bad)
+
+
+def test_onnxhub_pull_and_show_from_the_command_line(
+    source: str, tokens: dict[str, str], mlp: Mlp, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli.main import cli
+
+    env = {
+        "ONNXHUB_HOME": str(tmp_path / "cli-home"),
+        "ONNXHUB_DATABASE_URL": "",
+        "ONNXHUB_TOKEN": tokens["alice"],
+    }
+    runner = CliRunner()
+    result = runner.invoke(cli, ["pull", source, "mlp:1", "--as", "mlp-local"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "pulled" in result.output and "mlp-local:1" in result.output
+    shown = runner.invoke(cli, ["show", "mlp-local"], env=env)
+    assert shown.exit_code == 0, shown.output
+    total = sum(len(d) for d in _tree(mlp.folder).values())
+    assert f"files     6 files, {total / 2**20:.1f} MiB ({total} bytes)" in shown.output
+    assert f"pulled    from {source} mlp:1" in shown.output
+    out = tmp_path / "copy"
+    downloaded = runner.invoke(cli, ["download", "mlp-local", "-o", str(out)], env=env)
+    assert downloaded.exit_code == 0, downloaded.output
+    assert _tree(out) == _tree(mlp.folder)  # every byte back out, as published
