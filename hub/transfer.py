@@ -14,6 +14,7 @@ in ``$ONNXHUB_HOME/credentials.json`` (mode 0600, never printed).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -128,7 +129,8 @@ def pull(
         return existing, False
     staging = None
     if len(manifest_files(record)) > 1:  # external data: every file, resumable, verified
-        staging = Path(hub.settings.home) / "pulls" / f"{record['sha256']}"
+        listed = json.dumps(manifest_files(record), sort_keys=True).encode()
+        staging = Path(hub.settings.home) / "pulls" / hashlib.sha256(listed).hexdigest()
         model: bytes | Path = client.download_files(record, staging)[0]
     else:
         model = client._file(record, "model.onnx")

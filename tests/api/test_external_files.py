@@ -117,6 +117,14 @@ def test_every_file_downloads_with_etag_range_and_if_none_match(
     )
     assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{len(data)}"
     etag = f'"{_sha(data)}"'
+    same = requests.get(
+        base + weights, headers={**auth, "Range": "bytes=5-9", "If-Range": etag}, timeout=30
+    )
+    assert same.status_code == 206 and same.content == data[5:10]
+    other = requests.get(
+        base + weights, headers={**auth, "Range": "bytes=5-9", "If-Range": '"0"'}, timeout=30
+    )
+    assert other.status_code == 200 and other.content == data  # another copy: all of it
     cached = requests.get(base + weights, headers={**auth, "If-None-Match": etag}, timeout=30)
     assert cached.status_code == 304 and cached.content == b""
 
@@ -149,7 +157,8 @@ async def test_pull_fetches_every_file_verifies_and_serves_it(
     manifest = second_hub.manifest(version)
     expected = _tree(mlp.folder)
     assert {f.path: f.sha256 for f in manifest.files} == {p: _sha(d) for p, d in expected.items()}
-    assert not (Path(second_hub.settings.home) / "pulls" / version.sha256).exists()
+    pulls = Path(second_hub.settings.home) / "pulls"
+    assert not pulls.exists() or list(pulls.iterdir()) == []  # the staging folder is gone
     assert pulled["provenance"]["source_version"] == 1
 
     rows = np.random.default_rng(7).standard_normal((5, 32)).astype(np.float32)

@@ -1,5 +1,6 @@
 """Sending a stored file of a version: ``ETag`` (the quoted sha256), ``If-None-Match`` (304),
-a single ``Range`` (206, 416 when unsatisfiable), ``HEAD``; the body streams from the artifact
+a single ``Range`` (206, 416 when unsatisfiable; ignored when ``If-Range`` names another
+ETag), ``HEAD``; the body streams from the artifact
 store's local file in chunks, so a multi-GB weight file never sits in memory."""
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def _header_safe(name: str) -> str:
+    return "".join(c if c.isprintable() and c not in '"\\' else "_" for c in name)
+
+
 async def send_blob(
     request: web.Request,
     blob: Blob,
@@ -67,12 +72,16 @@ async def send_blob(
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=0, must-revalidate",
         "Content-Type": "application/octet-stream",
-        "Content-Disposition": f'attachment; filename="{Path(filename).name}"',
+        "Content-Disposition": f'attachment; filename="{_header_safe(Path(filename).name)}"',
     }
     if etag_matches(request.headers.get("If-None-Match"), etag):
         return web.Response(status=304, headers={"ETag": etag})
+    ranged = request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip() != etag:
+        ranged = None  # the client's partial copy is of other bytes: send them all (RFC 9110)
     try:
-        span = byte_range(request.headers.get("Range"), blob.size)
+        span = byte_range(ranged, blob.size)
     except Unsatisfiable:
         return web.json_response(
             {"error": f"range not satisfiable: the file has {blob.size} bytes"},
