@@ -114,6 +114,9 @@ class Hub:
         request = publishing.check_request(
             name, alias=alias, tags=tags, card=card, task=task, license=license
         )
+        from hub.catalog.accounts import check_user_name
+
+        check_user_name(self.settings.user)  # ONNXHUB_USER: before the (slow) export
         from hub.onnx.deadline import RunTimedOut
 
         try:

@@ -85,3 +85,28 @@ def test_hub_publish_owner_is_the_settings_user(settings: Settings, logreg) -> N
             assert carol is not None and not carol.admin
         published = [e for e in hub.events_after(0) if e.kind == "version.published"]
         assert published[-1].payload["by"] == "carol"
+
+
+def test_an_invalid_onnxhub_user_fails_before_anything_is_written(
+    run, tmp_path: Path, logreg
+) -> None:  # type: ignore[no-untyped-def]
+    model, X = logreg
+    joblib.dump(model, tmp_path / "iris.joblib")
+    np.save(tmp_path / "sample.npy", X)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        [
+            "publish",
+            str(tmp_path / "iris.joblib"),
+            "--name",
+            "iris",
+            "--sample",
+            str(tmp_path / "sample.npy"),
+        ],
+        env={"ONNXHUB_USER": "no such user!", "ONNXHUB_HOME": str(tmp_path / "home")},
+    )
+    assert result.exit_code == 2, result.output
+    assert "invalid user name 'no such user!'" in result.output
+    assert result.output.count("\n") == 1
+    assert json.loads(run("models", "--json")) == []
