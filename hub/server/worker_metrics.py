@@ -91,7 +91,7 @@ def merge(texts: dict[int, str]) -> bytes:
                     Sample(sample.name, labels, sample.value, sample.timestamp, sample.exemplar)
                 )
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Families(merged.values()))  # type: ignore[arg-type]
+    registry.register(_Families(merged.values()))
     return generate_latest(registry)
 
 
