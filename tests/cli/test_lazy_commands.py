@@ -67,3 +67,11 @@ def test_every_command_module_is_registered() -> None:
         for command in commands:
             if id(command) not in nested and command is not cli:
                 assert id(command) in reachable or command.name == "new", (path.name, command.name)
+
+
+def test_head_read_without_alembic_is_alembics_head() -> None:
+    """Opening an up-to-date catalog reads the shipped head from the scripts' revision lines
+    (no alembic import); it must be the head alembic computes."""
+    from hub.catalog import migrate
+
+    assert migrate._shipped_head() == migrate.head_revision()
