@@ -19,8 +19,9 @@ have cost. Larger batches go to the worker thread as before.
 A run whose cost depends on its data (a Loop's trip count from the request) can still be long:
 every inline run is watched by :mod:`hub.onnx.watchdog` and terminated after
 :data:`INLINE_STOP_SECONDS` and that request runs again on the worker thread under the model's
-own ``run_timeout``; after :data:`INLINE_STOPS_TO_DEMOTE` stops the model is demoted (no more
-inline runs).
+own ``run_timeout``; after :data:`INLINE_STOPS_TO_DEMOTE` stops, if they are more than
+:data:`INLINE_STOP_SHARE_TO_DEMOTE` of its inline runs, the model is demoted (no more inline
+runs).
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ log = logging.getLogger(__name__)
 MAX_INLINE_SECONDS = 200e-6
 #: An inline run still going after this is terminated and re-run on the worker thread.
 INLINE_STOP_SECONDS = 0.010
-#: Stopped inline runs after which a model runs on its thread for good (a busy machine can
-#: preempt a tiny run past the stop once; a model that really runs long is stopped each time,
-#: so it holds the loop at most this many times the stop, once).
+#: A model runs on its thread for good once this many of its inline runs were stopped and
+#: they are more than :data:`INLINE_STOP_SHARE_TO_DEMOTE` of its inline runs. A busy machine
+#: preempts a tiny run past the stop now and then (2 in 3,500 runs at a load of 10 on this
+#: 2-core machine); a model whose runs are really long is stopped each time, so it holds the
+#: loop at most this many stops, once; requests crafted to run long can cost the loop at most
+#: one stop per thousand inline runs before the model is demoted.
 INLINE_STOPS_TO_DEMOTE = 3
+INLINE_STOP_SHARE_TO_DEMOTE = 0.001
 #: Timed calls per measurement (medians, so a preempted call does not move the decision).
 REPEATS = 25
 #: A 1-row run slower than this is not timed further (big models pay one run, no more).

@@ -20,6 +20,7 @@ from hub.onnx.signature import TensorSpec, as_dims
 from hub.onnx.watchdog import watchdog
 from hub.serving.inline import (
     INLINE_STOP_SECONDS,
+    INLINE_STOP_SHARE_TO_DEMOTE,
     INLINE_STOPS_TO_DEMOTE,
     TIMING_STOP_SECONDS,
     InlinePlan,
@@ -162,8 +163,9 @@ class LoadedModel:
     ) -> list[np.ndarray] | None:
         """The run on the calling (event loop) thread; None when it was stopped after
         :data:`INLINE_STOP_SECONDS` (the caller runs it on the thread). After
-        :data:`INLINE_STOPS_TO_DEMOTE` such stops the model runs on its thread for good: one
-        stop may be the machine preempting a tiny run, repeated ones are the model."""
+        :data:`INLINE_STOPS_TO_DEMOTE` such stops, if they are more than
+        :data:`INLINE_STOP_SHARE_TO_DEMOTE` of the inline runs, the model runs on its thread
+        for good: a rare stop is the machine preempting a tiny run, frequent ones the model."""
         guard = RunGuard()
         dog = watchdog()
         dog.watch(guard, INLINE_STOP_SECONDS, "inline run stopped")
@@ -173,7 +175,10 @@ class LoadedModel:
             if guard.reason is None:
                 raise
             self.inline_stops += 1
-            demoted = self.inline_stops >= INLINE_STOPS_TO_DEMOTE
+            demoted = (
+                self.inline_stops >= INLINE_STOPS_TO_DEMOTE
+                and self.inline_stops > self.inline_runs * INLINE_STOP_SHARE_TO_DEMOTE
+            )
             if demoted:
                 self.inline = None
             log.warning(
