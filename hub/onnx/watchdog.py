@@ -59,10 +59,11 @@ class Watchdog:
                     self._cond.notify()
 
     def unwatch(self, guard: Terminable) -> bool:
-        """The run has ended: forget it. False when its deadline had already fired (the
-        guard is terminated by the time this returns) or it was not watched."""
-        with self._lock:
-            return self._active.pop(guard, None) is not None
+        """The run has ended: forget it. True: its deadline will never fire; False: it fired
+        (the guard is or is about to be terminated) or it was not watched."""
+        # dict.pop is atomic: whichever of this and the thread pops the guard owns it, so no
+        # lock is needed (the thread terminates only guards it popped itself).
+        return self._active.pop(guard, None) is not None
 
     @property
     def watched(self) -> int:
@@ -76,8 +77,8 @@ class Watchdog:
                 earliest = math.inf
                 for guard, (deadline, reason) in list(self._active.items()):
                     if now >= deadline:
-                        del self._active[guard]
-                        guard.terminate(reason)
+                        if self._active.pop(guard, None) is not None:
+                            guard.terminate(reason)
                     elif deadline < earliest:
                         earliest = deadline
                 if self._registered or self._active:
