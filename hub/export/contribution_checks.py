@@ -266,8 +266,15 @@ def _smoke_check(out: CheckOutcome, session: Any, feeds: dict[str, np.ndarray] |
     if session is None or feeds is None:
         out.add("smoke_inference", False, "skipped: needs a loadable model and a test row")
         return
-    try:
-        results = session.run(None, _first_rows(feeds))
+    from hub.onnx.deadline import current_time_limit, run_with_time_limit
+    from hub.settings import default
+
+    limit = current_time_limit()
+    seconds = default("parity_timeout") if limit is None else limit
+    try:  # a contribution may be a runaway graph: the run stops at the limit
+        results = run_with_time_limit(
+            session, None, _first_rows(feeds), seconds, "the contribution's smoke run"
+        )
     except Exception as exc:
         out.add("smoke_inference", False, first_line(exc))
         return
