@@ -5,6 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.onnxhub-installed
 CONTRIB := $(wildcard contrib/onnxhub-*)
+# kserve's client pins protobuf < 7 and pandas < 3, which the project venv does not hold: it gets
+# its own environment, driven from tests/server/test_errors_and_routes.py as a subprocess
+KSERVE_VENV ?= .venv-kserve
+KSERVE_STAMP := $(KSERVE_VENV)/.installed
 
 .PHONY: setup browser demo test lint schema
 
@@ -22,11 +26,16 @@ $(STAMP): pyproject.toml Makefile $(wildcard contrib/*/pyproject.toml)
 	$(PY) -m pip install -q -e '.[sklearn,tf,torch,test,dev]' $(foreach c,$(CONTRIB),-e $(c))
 	touch $(STAMP)
 
+$(KSERVE_STAMP):
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install -q 'kserve>=0.14'
+	touch $(KSERVE_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/onnxhub demo
 
-test: $(STAMP) browser
-	$(PY) -m pytest tests $(foreach c,$(CONTRIB),$(c)/tests)
+test: $(STAMP) browser $(KSERVE_STAMP)
+	ONNXHUB_KSERVE_PYTHON=$(KSERVE_VENV)/bin/python $(PY) -m pytest tests $(foreach c,$(CONTRIB),$(c)/tests)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hub plugins contrib tests bench
