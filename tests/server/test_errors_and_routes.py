@@ -119,7 +119,9 @@ async def test_kserve_rest_client_reads_the_error_of_each_failure(client) -> Non
             import kserve  # noqa: F401
         except ImportError:
             if os.environ.get("CI"):
-                pytest.fail("kserve is not installed and ONNXHUB_KSERVE_PYTHON is not set (make test sets it)")
+                pytest.fail(
+                    "kserve is not installed and ONNXHUB_KSERVE_PYTHON is not set (make test sets it)"
+                )
             pytest.skip("kserve is not installed here; set ONNXHUB_KSERVE_PYTHON")
         python = sys.executable
     proc = await asyncio.create_subprocess_exec(
