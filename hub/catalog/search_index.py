@@ -44,7 +44,7 @@ TRIGGERS = ("models_fts_insert", "models_fts_delete", "models_fts_update")
 RELEVANCE_SCALE = 10_000
 
 _FTS = table(FTS_TABLE, column("rowid"))
-_ENGLISH = literal_column("'english'::regconfig")
+_ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 _WORD = re.compile(r"\w+")
 
 _SQLITE_TRIGGERS = (
@@ -168,11 +168,11 @@ def relevance(dialect: str, terms: list[str]) -> ColumnElement[int]:
         queries = [func.websearch_to_tsquery(_ENGLISH, t) for t in terms if _WORD.search(t)]
         if not queries:
             return literal(0, BigInteger)
-        combined = queries[0]
-        for query in queries[1:]:
-            combined = combined.op("||")(query)
-        score = func.ts_rank(_pg_vector(), combined)
-        return cast(func.round(score * RELEVANCE_SCALE), BigInteger)
+        combined: ColumnElement[Any] = queries[0]
+        for more in queries[1:]:
+            combined = combined.op("||")(more)
+        rank = func.ts_rank(_pg_vector(), combined)
+        return cast(func.round(rank * RELEVANCE_SCALE), BigInteger)
     parts = [q for q in (_fts5_term(t) for t in terms) if q is not None]
     if not parts:
         return literal(0, BigInteger)
