@@ -9,18 +9,15 @@ The answer is 201 with the stored contribution, its status ``open`` and its ``ch
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from aiohttp import BodyPartReader, web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp import web
 
 from hub.catalog.community import ContributionUpload
-from hub.errors import InvalidInput, RequestTooLarge, UnsupportedMediaType
-from hub.export.received import looks_like_pickle
+from hub.errors import InvalidInput
 from hub.server.api.common import caller, created, json_object, model_name, run
 from hub.server.api.community import community, positive_int
-from hub.server.api.forms import _read_part, parse_metadata
+from hub.server.api.forms import json_object_part, model_and_card, parse_metadata, read_form
 from hub.server.keys import SETTINGS
 
 PARTS = ("model", "test_data", "card", "metadata", "contribution")
@@ -28,18 +25,7 @@ CONTRIBUTION_FIELDS = ("title", "description", "signature_change")
 
 
 def _contribution_part(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"part 'contribution' is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("part 'contribution' must be a JSON object")
-    unknown = sorted(set(data) - set(CONTRIBUTION_FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"part 'contribution' has unknown field(s) {', '.join(unknown)} "
-            f"(fields: {', '.join(CONTRIBUTION_FIELDS)})"
-        )
+    data = json_object_part(raw, "contribution", CONTRIBUTION_FIELDS)
     for key, value in data.items():
         if value is not None and not isinstance(value, str):
             raise InvalidInput(f"contribution field {key!r} must be a string")
@@ -49,53 +35,13 @@ def _contribution_part(raw: bytes) -> dict[str, Any]:
 async def read_contribution(request: web.Request, limit: int) -> ContributionUpload:
     """The multipart body, checked for shape; 400 naming the part, 413 over ``limit``, 415 for
     a pickle (never loaded)."""
-    if request.content_type != "multipart/form-data":
-        raise UnsupportedMediaType(
-            f"expected Content-Type multipart/form-data, got {request.content_type or 'none'}"
-        )
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestTooLarge(
-            f"upload of {request.content_length} bytes exceeds the limit of {limit} bytes"
-        )
-    parts: dict[str, bytes] = {}
-    filename: str | None = None
-    media: str | None = None
-    budget = limit
-    try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise InvalidInput("nested multipart bodies are not accepted")
-            if part.name not in PARTS:
-                raise InvalidInput(f"unknown part {part.name!r} (parts: {', '.join(PARTS)})")
-            if part.name in parts:
-                raise InvalidInput(f"part {part.name!r} is given more than once")
-            data = await _read_part(part, budget, limit)
-            budget -= len(data)
-            parts[part.name] = data
-            if part.name == "model":
-                filename, media = part.filename, part.headers.get("Content-Type")
-    except (InvalidInput, RequestTooLarge):
-        raise
-    except (ValueError, AssertionError, KeyError, RuntimeError, HttpProcessingError) as exc:
-        raise InvalidInput(f"malformed multipart body: {exc}") from None
-    if "model" not in parts:
-        raise InvalidInput("part 'model' (the ONNX file) is required")
-    if looks_like_pickle(parts["model"], filename, media):
-        raise UnsupportedMediaType(
-            "part 'model' is a pickle/joblib file: over HTTP only ONNX is accepted, "
-            "and the upload was not loaded"
-        )
-    card = None
-    if "card" in parts:
-        try:
-            card = parts["card"].decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput("part 'card' must be UTF-8 Markdown") from None
+    form = await read_form(request, limit, PARTS)
+    model, card = model_and_card(form)
+    parts = form.parts
     meta = parse_metadata(parts["metadata"]) if "metadata" in parts else None
     text = _contribution_part(parts["contribution"]) if "contribution" in parts else {}
     return ContributionUpload(
-        model=parts["model"],
+        model=model,
         test_data=parts.get("test_data"),
         card=card,
         title=text.get("title"),

@@ -71,20 +71,25 @@ def discard(upload: Upload | None) -> None:
         shutil.rmtree(upload.folder, ignore_errors=True)
 
 
-def parse_metadata(raw: bytes) -> UploadMetadata:
-    """The ``metadata`` part: a JSON object of known fields, each of the right type."""
+def json_object_part(raw: bytes, name: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    """Part ``name`` as a JSON object whose keys are all among ``fields``; 400 otherwise."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"part 'metadata' is not valid JSON: {exc}") from None
+        raise InvalidInput(f"part {name!r} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise InvalidInput("part 'metadata' must be a JSON object")
-    unknown = sorted(set(data) - set(METADATA_FIELDS))
+        raise InvalidInput(f"part {name!r} must be a JSON object")
+    unknown = sorted(set(data) - set(fields))
     if unknown:
         raise InvalidInput(
-            f"part 'metadata' has unknown field(s) {', '.join(unknown)} "
-            f"(fields: {', '.join(METADATA_FIELDS)})"
+            f"part {name!r} has unknown field(s) {', '.join(unknown)} (fields: {', '.join(fields)})"
         )
+    return data
+
+
+def parse_metadata(raw: bytes) -> UploadMetadata:
+    """The ``metadata`` part: a JSON object of known fields, each of the right type."""
+    data = json_object_part(raw, "metadata", tuple(METADATA_FIELDS))
     for key, kind in METADATA_FIELDS.items():
         value = data.get(key)
         if value is None:
@@ -162,10 +167,20 @@ def _data_target(folder: Path, filename: str | None, seen: set[str]) -> Path:
     return target
 
 
-async def read_upload(request: web.Request, limit: int, staging: Path | None = None) -> Upload:
-    """Every part of the upload, checked for shape (not content): 400 naming the part.
-    ``data`` parts go to a new folder under ``staging`` (400 when None: not accepted); the
-    folder is removed here when reading fails, else by :func:`discard`."""
+@dataclass
+class Form:
+    """The parts of a multipart body as read: bytes, file names and media types by part name,
+    and the staging folder holding the ``data`` parts (None when there were none)."""
+
+    parts: dict[str, bytes]
+    filenames: dict[str, str | None]
+    media: dict[str, str | None]
+    folder: Path | None = None
+
+
+def check_request(request: web.Request, limit: int) -> None:
+    """415 unless the body is ``multipart/form-data``; 413 when its declared length passes
+    ``limit``."""
     if request.content_type != "multipart/form-data":
         raise UnsupportedMediaType(
             f"expected Content-Type multipart/form-data, got {request.content_type or 'none'}"
@@ -174,60 +189,61 @@ async def read_upload(request: web.Request, limit: int, staging: Path | None = N
         raise RequestTooLarge(
             f"upload of {request.content_length} bytes exceeds the limit of {limit} bytes"
         )
-    parts: dict[str, bytes] = {}
-    filenames: dict[str, str | None] = {}
-    media: dict[str, str | None] = {}
+
+
+async def read_form(
+    request: web.Request, limit: int, names: tuple[str, ...], staging: Path | None = None
+) -> Form:
+    """Every part of the body, each named in ``names`` and given once (400 otherwise), all
+    together at most ``limit`` bytes (413). ``data`` parts (when ``names`` has it) go to a new
+    folder under ``staging`` (400 when None: not accepted); the caller removes that folder,
+    which is removed here when reading fails."""
+    check_request(request, limit)
+    form = Form(parts={}, filenames={}, media={})
     budget = limit
-    folder: Path | None = None
     data_files: set[str] = set()
     try:
         reader = await request.multipart()
-        while True:
-            part = await reader.next()
-            if part is None:
-                break
+        while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise InvalidInput("nested multipart bodies are not accepted")
             name = part.name
-            if name not in PARTS:
-                raise InvalidInput(f"unknown part {name!r} (parts: {', '.join(PARTS)})")
+            if name not in names:
+                raise InvalidInput(f"unknown part {name!r} (parts: {', '.join(names)})")
             if name == "data":
                 if staging is None:
                     raise InvalidInput("part 'data' is not accepted on this route")
-                if folder is None:
+                if form.folder is None:
                     staging.mkdir(parents=True, exist_ok=True)
-                    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=staging))
-                target = _data_target(folder, part.filename, data_files)
+                    form.folder = Path(tempfile.mkdtemp(prefix="upload-", dir=staging))
+                target = _data_target(form.folder, part.filename, data_files)
                 budget -= await _stream_part(part, target, budget, limit)
                 continue
-            if name in parts:
+            if name in form.parts:
                 raise InvalidInput(f"part {name!r} is given more than once")
             data = await _read_part(part, budget, limit)
             budget -= len(data)
-            parts[name] = data
-            filenames[name] = part.filename
-            media[name] = part.headers.get("Content-Type")
-        upload = _checked(parts, filenames, media, folder)
+            form.parts[name] = data
+            form.filenames[name] = part.filename
+            form.media[name] = part.headers.get("Content-Type")
     except BaseException as exc:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        if form.folder is not None:
+            shutil.rmtree(form.folder, ignore_errors=True)
         malformed = (ValueError, AssertionError, KeyError, RuntimeError, HttpProcessingError)
         if isinstance(exc, malformed) and not isinstance(exc, HubError):
             raise InvalidInput(f"malformed multipart body: {exc}") from None
         raise
-    return upload
+    return form
 
 
-def _checked(
-    parts: dict[str, bytes],
-    filenames: dict[str, str | None],
-    media: dict[str, str | None],
-    folder: Path | None,
-) -> Upload:
+def model_and_card(form: Form) -> tuple[bytes, str | None]:
+    """The required ``model`` part (415 for a pickle, never loaded) and the optional ``card``
+    part decoded as UTF-8; 400 naming the part otherwise."""
+    parts = form.parts
     if "model" not in parts:
         raise InvalidInput("part 'model' (the ONNX file) is required")
     model = parts["model"]
-    if looks_like_pickle(model, filenames.get("model"), media.get("model")):
+    if looks_like_pickle(model, form.filenames.get("model"), form.media.get("model")):
         raise UnsupportedMediaType(
             "part 'model' is a pickle/joblib file: over HTTP only ONNX is accepted, "
             "and the upload was not loaded"
@@ -238,13 +254,32 @@ def _checked(
             card = parts["card"].decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput("part 'card' must be UTF-8 Markdown") from None
+    return model, card
+
+
+async def read_upload(request: web.Request, limit: int, staging: Path | None = None) -> Upload:
+    """Every part of the upload, checked for shape (not content): 400 naming the part.
+    ``data`` parts go to a new folder under ``staging`` (400 when None: not accepted); the
+    folder is removed here when reading fails, else by :func:`discard`."""
+    form = await read_form(request, limit, PARTS, staging)
+    try:
+        return _checked(form)
+    except BaseException:
+        if form.folder is not None:
+            shutil.rmtree(form.folder, ignore_errors=True)
+        raise
+
+
+def _checked(form: Form) -> Upload:
+    model, card = model_and_card(form)
+    parts = form.parts
     metadata = parse_metadata(parts["metadata"]) if "metadata" in parts else UploadMetadata()
-    if folder is not None:
-        (folder / GRAPH_NAME).write_bytes(model)
+    if form.folder is not None:
+        (form.folder / GRAPH_NAME).write_bytes(model)
     return Upload(
         model=model,
         test_data=parts.get("test_data"),
         card=card,
         metadata=metadata,
-        folder=folder,
+        folder=form.folder,
     )
