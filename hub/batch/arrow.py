@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 
 from hub.errors import InvalidInput
+from hub.onnx.datatypes import V2_TO_NUMPY
 from hub.onnx.signature import TensorSpec
 
 if TYPE_CHECKING:
@@ -30,20 +31,6 @@ _NUMPY = {
     "FP32": np.float32,
     "FP64": np.float64,
 }
-_ONNX_NUMPY = {
-    "BOOL": np.bool_,
-    "UINT8": np.uint8,
-    "UINT16": np.uint16,
-    "UINT32": np.uint32,
-    "UINT64": np.uint64,
-    "INT8": np.int8,
-    "INT16": np.int16,
-    "INT32": np.int32,
-    "INT64": np.int64,
-    "FP16": np.float16,
-    "FP32": np.float32,
-    "FP64": np.float64,
-}
 
 
 def _scalar(column: Any, spec: TensorSpec, name: str) -> np.ndarray:
@@ -51,7 +38,7 @@ def _scalar(column: Any, spec: TensorSpec, name: str) -> np.ndarray:
         raise InvalidInput(f"column {name!r} has missing values; input {spec.name!r} needs all")
     if spec.datatype == "BYTES":
         return np.asarray(column.to_pylist(), dtype=object)
-    return column.to_numpy(zero_copy_only=False).astype(_ONNX_NUMPY[spec.datatype], copy=False)
+    return column.to_numpy(zero_copy_only=False).astype(V2_TO_NUMPY[spec.datatype], copy=False)
 
 
 def _array(column: Any, spec: TensorSpec, name: str, width: int) -> np.ndarray:
@@ -63,7 +50,7 @@ def _array(column: Any, spec: TensorSpec, name: str, width: int) -> np.ndarray:
             f"column {name!r}: every row must hold {width} values for input {spec.name!r}"
         )
     values = column.flatten().to_numpy(zero_copy_only=False)
-    return values.astype(_ONNX_NUMPY[spec.datatype], copy=False).reshape(-1, width)
+    return values.astype(V2_TO_NUMPY[spec.datatype], copy=False).reshape(-1, width)
 
 
 def arrow_feeds(plan: FeedPlan, batch: Any, columns: Sequence[str]) -> dict[str, np.ndarray]:

@@ -23,25 +23,11 @@ import numpy as np
 
 from hub.batch.source import ModelSource, resolve
 from hub.errors import InvalidInput
+from hub.onnx.datatypes import V2_TO_NUMPY
 from hub.onnx.signature import TensorSpec
 
 #: Spark SQL types accepted for each V2 datatype family.
 _NUMERIC = {"byte", "short", "integer", "long", "float", "double", "decimal"}
-_NUMPY = {
-    "BOOL": np.bool_,
-    "UINT8": np.uint8,
-    "UINT16": np.uint16,
-    "UINT32": np.uint32,
-    "UINT64": np.uint64,
-    "INT8": np.int8,
-    "INT16": np.int16,
-    "INT32": np.int32,
-    "INT64": np.int64,
-    "FP16": np.float16,
-    "FP32": np.float32,
-    "FP64": np.float64,
-    "BYTES": np.object_,
-}
 
 
 def _spark_type(datatype: str) -> Any:
@@ -121,13 +107,13 @@ class FeedPlan:
                         f"column {name!r}: every row must hold {width} values for input {spec.name!r}"
                     )
                 feeds[spec.name] = np.array(
-                    [np.asarray(r) for r in rows], dtype=_NUMPY[spec.datatype]
+                    [np.asarray(r) for r in rows], dtype=V2_TO_NUMPY[spec.datatype]
                 ).reshape(-1, width)
         return feeds
 
 
 def _values(series: Any, spec: TensorSpec, column: str) -> np.ndarray:
-    dtype = _NUMPY[spec.datatype]
+    dtype = V2_TO_NUMPY[spec.datatype]
     if series.isna().any():
         raise InvalidInput(f"column {column!r} has missing values; input {spec.name!r} needs all")
     if spec.datatype == "BYTES":
