@@ -29,9 +29,17 @@ if TYPE_CHECKING:  # imported where used: reading the catalog never loads onnx o
 class Hub:
     """A hub over one catalog database and one artifact store, built from :class:`Settings`."""
 
-    def __init__(self, settings: Settings | None = None, registry: FamilyRegistry | None = None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        registry: FamilyRegistry | None = None,
+        *,
+        open_catalog_later: bool = False,
+    ):
+        """``open_catalog_later``: the catalog database is not contacted now; its schema is
+        checked on first use once it answers (``onnxhub serve`` started while it is down)."""
         self.settings = settings or Settings.from_env()
-        self.db = Database(self.settings.database_url)
+        self.db = Database(self.settings.database_url, open_later=open_catalog_later)
         self.artifacts = open_store(self.settings.artifacts, self.settings.home / "artifact-cache")
         self._registry = registry
 

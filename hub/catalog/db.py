@@ -6,7 +6,7 @@ import contextlib
 import sqlite3
 import time
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.catalog import migrate
 from hub.errors import StorageError, Unavailable
+
+if TYPE_CHECKING:
+    from hub.catalog.deferred_open import DeferredOpen
 
 T = TypeVar("T")
 
@@ -167,9 +170,23 @@ _UNREACHABLE = (
 )
 
 
+#: Words of a server's refusal that waiting does not cure (psycopg prefixes them with
+#: "connection failed:", and gives no SQLSTATE for errors at connect time).
+_REFUSED = (
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",
+    "permission denied",
+    "authentication failed",
+)
+
+
 def is_unreachable(exc: OperationalError) -> bool:
-    """Whether ``exc`` means the database is down or the connection was lost."""
+    """Whether ``exc`` means the database is down or the connection was lost (not that it
+    answered with an error such as bad credentials or no such database)."""
     message = str(exc.orig).lower()
+    if any(words in message for words in _REFUSED):
+        return False
     return bool(exc.connection_invalidated) or any(word in message for word in _UNREACHABLE)
 
 
@@ -185,16 +202,28 @@ def _is_locked(exc: OperationalError) -> bool:
 class Database:
     """The catalog database: an engine, its session factory, and the transaction helper."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, open_later: bool = False) -> None:
+        """``open_later``: do not touch the database now; check the schema on the first
+        session or transaction once it answers (:mod:`hub.catalog.deferred_open`), until
+        then those raise :class:`Unavailable`. For a server started while its database is
+        down."""
         self.url = url
         self.engine = make_engine(url)
-        create_schema(self.engine)
+        self.deferred: DeferredOpen | None = None
+        if open_later:
+            from hub.catalog.deferred_open import DeferredOpen
+
+            self.deferred = DeferredOpen(self.engine, lambda: create_schema(self.engine))
+        else:
+            create_schema(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A read-mostly session (no commit). A lost or refused connection is
         :class:`Unavailable` (503, retry later), not an internal error."""
+        if self.deferred is not None:
+            self.deferred.require()
         with self.sessions() as session:
             try:
                 yield session
@@ -208,6 +237,8 @@ class Database:
 
         ``work`` must only touch the database (it may run more than once).
         """
+        if self.deferred is not None:
+            self.deferred.require()
         for attempt in range(retries):
             try:
                 with self.sessions() as session, session.begin():

@@ -1,63 +1,53 @@
-"""Waiting for a catalog database that is not up yet (``onnxhub serve`` at start-up).
+"""Whether the catalog database answers when ``onnxhub serve`` starts.
 
-In a deployment the server and its database often start together; a replica whose PostgreSQL
-is not reachable yet retries with backoff (logging each attempt, password masked) instead of
-exiting, and starts serving once the database answers. A database that answers with an error
-(bad credentials, no such database) is not waited for: that is a configuration error.
+In a deployment the server and its database often start together. A replica whose PostgreSQL
+is not reachable yet does not wait before listening: it starts, answers ``/v2/health/live``,
+reports not-ready on ``/v2/health/ready`` (with the reason) and opens the catalog once the
+database answers (:mod:`hub.catalog.deferred_open`). A database that answers with an error
+(bad credentials, no such database) is a configuration error and stops the start at once.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from hub.errors import StorageError, first_line
+
 log = logging.getLogger(__name__)
 
-#: Seconds between attempts: doubling from the first, capped at the second.
-BACKOFF = (1.0, 30.0)
 
+def probe_catalog(settings: Any) -> str | None:
+    """One connection attempt: None when the database answers (SQLite is not probed), else the
+    first line of why it is unreachable (logged at warning level, password masked).
 
-def wait_for_catalog(settings: Any, sleep: Any = time.sleep) -> int:
-    """Return once the catalog database accepts a connection; the number of failed attempts.
-
-    SQLite is never waited for. A refused, reset or timed-out connection is retried with
-    backoff; any other error is raised at once.
+    :raises StorageError: the database answered with an error (bad credentials, no database).
     """
     from hub.catalog.db import is_unreachable, make_engine
 
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        return 0
+        return None
     shown = url.render_as_string(hide_password=True)
     engine = make_engine(settings.database_url)
-    delay, failures = BACKOFF[0], 0
     try:
-        while True:
-            try:
-                with engine.connect() as connection:
-                    connection.execute(text("SELECT 1"))
-                if failures:
-                    log.info(
-                        "catalog database %s is reachable after %d attempt(s)", shown, failures + 1
-                    )
-                return failures
-            except OperationalError as exc:
-                if not is_unreachable(exc):
-                    raise
-                failures += 1
-                first = (str(exc.orig).strip().splitlines() or [""])[0]
-                log.warning(
-                    "catalog database %s is unreachable (%s); retrying in %.0f s",
-                    shown,
-                    first,
-                    delay,
-                )
-                sleep(delay)
-                delay = min(delay * 2, BACKOFF[1])
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return None
+    except OperationalError as exc:
+        if not is_unreachable(exc):
+            raise StorageError(f"cannot open the catalog at {shown}: {exc.orig}") from None
+        error = first_line(exc.orig)
+        log.warning(
+            "catalog database %s is unreachable (%s); starting not-ready, the catalog is opened "
+            "(schema checked) once it answers",
+            shown,
+            error,
+        )
+        return error
     finally:
         engine.dispose()

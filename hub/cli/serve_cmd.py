@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import signal
 import sys
 
 import click
@@ -58,7 +60,7 @@ def serve(
     from sqlalchemy.engine import make_url
 
     from hub.api import Hub
-    from hub.cli.catalog_wait import wait_for_catalog
+    from hub.cli.catalog_probe import probe_catalog
     from hub.errors import InvalidInput
     from hub.server import event_loop, worker_metrics
     from hub.server.app import create_app
@@ -75,11 +77,14 @@ def serve(
     event_loop.resolve(settings.event_loop)  # uvloop asked for and missing: fail before start
     count = settings.workers if workers is None else workers
     count = count or default_workers()
-    wait_for_catalog(settings)  # a database starting with the server is waited for
+    # A database not up yet is not waited for: the server listens, is not ready, and opens the
+    # catalog once it answers (each worker on its own; the schema lock serialises them).
+    open_later = probe_catalog(settings) is not None
     if count > 1 and worker_index is None:
         if port == 0:
             raise InvalidInput("--workers above 1 needs a fixed --port (they share it)")
-        Hub(settings).close()  # the catalog is migrated once, before any worker opens it
+        if not open_later:
+            Hub(settings).close()  # the catalog is migrated once, before any worker opens it
         click.echo(
             f"onnxhub serving on http://{host}:{port}/v2 with {count} worker processes",
             err=True,
@@ -87,7 +92,10 @@ def serve(
         args = ["--host", host, "--port", str(port), "--log-level", log_level, "--auth", auth]
         supervisor = Supervisor(count, args, settings.drain_timeout + SHUTDOWN_GRACE + 5.0)
         sys.exit(supervisor.run())
-    hub = Hub(settings)
+    hub = Hub(settings, open_catalog_later=open_later)
+    deferred = hub.db.deferred
+    if deferred is not None:  # a schema this release refuses, met later: stop with its message
+        deferred.on_fatal = lambda _exc: os.kill(os.getpid(), signal.SIGTERM)
     try:
         app = create_app(hub, settings)
         app[AUTH_MODE] = auth
@@ -108,6 +116,8 @@ def serve(
         )
     finally:
         hub.close()
+    if deferred is not None and deferred.fatal is not None:
+        raise deferred.fatal
 
 
 async def _freeze_startup_objects(app: object) -> None:

@@ -42,19 +42,25 @@ from hub.serving.wakeup import wakeup_for
 FOLLOWER = web.AppKey("catalog_follower", EventFollower)
 
 
-def catalog_health(follower: EventFollower | None) -> tuple[bool, dict[str, Any]]:
+def catalog_health(
+    follower: EventFollower | None, where: str = "the catalog"
+) -> tuple[bool, dict[str, Any]]:
     """(whether the catalog lets the server be ready, what ``/v2/health/ready`` adds).
 
-    Not ready until the catalog has been reached once (a server started while its database
-    is down). Once reached, losing it does not make the server unready, since loaded models
-    keep serving, but the body says so: ``{"catalog": {"reachable": false, "error": ...,
-    "since": ...}}``.
+    ``where``: the catalog's URL, password masked. Not ready until the catalog has been
+    reached once (a server started while its database is down): ``{"error": "catalog <url>
+    not reached yet: ...", "catalog": {...}}``. Once reached, losing it does not make the
+    server unready, since loaded models keep serving, but the body says so: ``{"catalog":
+    {"url": ..., "reachable": false, "error": ..., "since": ...}}``.
     """
     if follower is None:
         return True, {}
     if follower.catalog_error is None:
-        return follower.synced, {} if follower.synced else {"error": "catalog not reached yet"}
+        if follower.synced:
+            return True, {}
+        return False, {"error": f"catalog {where} not reached yet", "catalog": {"url": where}}
     detail = {
+        "url": where,
         "reachable": False,
         "error": follower.catalog_error,
         "since": datetime.fromtimestamp(follower.catalog_error_since or 0, timezone.utc).isoformat(
@@ -62,7 +68,8 @@ def catalog_health(follower: EventFollower | None) -> tuple[bool, dict[str, Any]
         ),
     }
     if not follower.synced:
-        return False, {"error": f"catalog unreachable: {follower.catalog_error}", "catalog": detail}
+        error = f"catalog {where} not reached yet: {follower.catalog_error}"
+        return False, {"error": error, "catalog": detail}
     return True, {"catalog": detail}
 
 

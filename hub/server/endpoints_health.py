@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 import hub
+from hub.catalog.db import display_url
 from hub.server.auth import filter_metrics
 from hub.server.catalog_follower import FOLLOWER, catalog_health
-from hub.server.keys import RUNTIME, SERVER_STATE
+from hub.server.keys import HUB, RUNTIME, SERVER_STATE
 from hub.server.responses import json_response
 from hub.server.worker_metrics import render_metrics
 
@@ -22,7 +23,8 @@ async def ready(request: web.Request) -> web.Response:
     state = request.app[SERVER_STATE]
     if not state.ready:
         return json_response({"ready": False, "error": "server is not ready"}, status=503)
-    catalog_ready, detail = catalog_health(request.app.get(FOLLOWER))
+    where = display_url(request.app[HUB].db.engine)
+    catalog_ready, detail = catalog_health(request.app.get(FOLLOWER), where)
     if not catalog_ready:
         return json_response({"ready": False, **detail}, status=503)
     return json_response({"ready": True, **detail})
