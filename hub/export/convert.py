@@ -128,6 +128,25 @@ def convert_and_check(
     validate_model(onnx_model, label=label)
     inputs, outputs = signature(onnx_model, label=label)
     files = _model_files(onnx_model, source, label)
+
+    def checked(
+        outputs: tuple[TensorSpec, ...], report: ParityReport, test_data: bytes | None
+    ) -> CheckedExport:
+        return CheckedExport(
+            family=family,
+            framework=registered.info.framework,
+            exported=exported,
+            model_bytes=model_bytes,
+            inputs=inputs,
+            outputs=outputs,
+            opset=ai_onnx_opset(onnx_model),
+            ir_version=int(onnx_model.ir_version),
+            report=report,
+            test_data=test_data,
+            card_defaults=registry.card_defaults(family, model),
+            files=files,
+        )
+
     try:
         if files is None:
             model_bytes = onnx_model.SerializeToString()
@@ -145,20 +164,7 @@ def convert_and_check(
                 raise
             # No sample was given and made-up inputs do not run: published without test data.
             exported.metadata["test_data"] = f"none: on synthetic inputs, {exc.message}"
-            return CheckedExport(
-                family=family,
-                framework=registered.info.framework,
-                exported=exported,
-                model_bytes=model_bytes,
-                inputs=inputs,
-                outputs=outputs,
-                opset=ai_onnx_opset(onnx_model),
-                ir_version=int(onnx_model.ir_version),
-                report=ParityReport(rows=0, tolerance=tolerance),
-                test_data=None,
-                card_defaults=registry.card_defaults(family, model),
-                files=files,
-            )
+            return checked(outputs, ParityReport(rows=0, tolerance=tolerance), None)
         second = second_batch(inputs, exported, sample)  # the batch dimension, checked
         second_outputs = run_second_batch(
             functools.partial(run_session, session, label=label), second, onnx_outputs, label
@@ -181,20 +187,7 @@ def convert_and_check(
         if not report.outputs and framework_outputs:
             raise InvalidModelFile(f"{label}: parity produced no comparable outputs")
         expected = framework_outputs or onnx_outputs
-        return CheckedExport(
-            family=family,
-            framework=registered.info.framework,
-            exported=exported,
-            model_bytes=model_bytes,
-            inputs=inputs,
-            outputs=outputs,
-            opset=ai_onnx_opset(onnx_model),
-            ir_version=int(onnx_model.ir_version),
-            report=report,
-            test_data=pack_test_data(exported.feeds, expected),
-            card_defaults=registry.card_defaults(family, model),
-            files=files,
-        )
+        return checked(outputs, report, pack_test_data(exported.feeds, expected))
     except BaseException:
         if files is not None:
             files.cleanup()  # a temporary export folder; a user's folder is never touched
