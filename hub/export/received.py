@@ -12,7 +12,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import onnx
 from onnx import ModelProto
@@ -97,6 +97,32 @@ def read_test_data(data: bytes, label: str = "test_data") -> tuple[dict, dict]:
     return feeds, expected
 
 
+def refuse_pickle(head: bytes, filename: str | None, label: str) -> None:
+    """UnsupportedMediaType when ``head`` (a file's first bytes at least) or ``filename`` shows
+    a pickle/joblib file, which is never loaded."""
+    if looks_like_pickle(head, filename, None):
+        raise UnsupportedMediaType(
+            f"{label} is a pickle/joblib file: only ONNX is accepted, and it was not loaded"
+        )
+
+
+def rerun_test_data(
+    session: Any,
+    test_data: bytes | None,
+    *,
+    tolerance: Tolerance,
+    label_outputs: Sequence[str],
+    label: str,
+) -> ParityReport | None:
+    """The parity of ``session`` (an onnxruntime session) on a received test data set (an
+    ``.npz`` as onnxhub writes it); None when there is none. ``label`` names the run in errors."""
+    if test_data is None:
+        return None
+    feeds, expected = read_test_data(test_data)
+    got = run_session(session, feeds, label=label)
+    return compare_outputs(got, expected, tuple(label_outputs), tolerance)
+
+
 def check_received(
     model_bytes: bytes,
     test_data: bytes | None,
@@ -106,20 +132,19 @@ def check_received(
     label: str = "the uploaded model",
 ) -> ReceivedModel:
     """Run every check on received bytes; raises (nothing written) on the first failure."""
-    if looks_like_pickle(model_bytes, None, None):
-        raise UnsupportedMediaType(
-            f"{label} is a pickle/joblib file: only ONNX is accepted, and it was not loaded"
-        )
+    refuse_pickle(model_bytes, None, label)
     model = parse_onnx_bytes(model_bytes, label)
     refuse_external_data(model, label)
     validate_model(model, label=label)
     inputs, outputs = signature(model)
     session = make_session(model_bytes, label=label)
-    report = None
-    if test_data is not None:
-        feeds, expected = read_test_data(test_data)
-        got = run_session(session, feeds, label=f"{label} with part 'test_data'")
-        report = compare_outputs(got, expected, tuple(label_outputs), tolerance)
+    report = rerun_test_data(
+        session,
+        test_data,
+        tolerance=tolerance,
+        label_outputs=label_outputs,
+        label=f"{label} with part 'test_data'",
+    )
     return ReceivedModel(
         model_bytes=model_bytes,
         inputs=inputs,

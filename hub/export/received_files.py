@@ -14,12 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from hub.errors import InvalidModelFile, UnsupportedMediaType
-from hub.export.parity import Tolerance, compare_outputs
-from hub.export.received import ReceivedModel, looks_like_pickle, read_test_data
+from hub.errors import InvalidModelFile
+from hub.export.parity import Tolerance
+from hub.export.received import ReceivedModel, refuse_pickle, rerun_test_data
 from hub.onnx.checks import ai_onnx_opset, validate_model
 from hub.onnx.external import ModelFiles, check_data_files, check_model_file, read_graph
-from hub.onnx.feeds import run_session
 from hub.onnx.sessions import make_session
 from hub.onnx.signature import signature
 
@@ -36,21 +35,20 @@ def check_received_folder(
     failed check (InvalidModelFile naming the file, UnsupportedMediaType for a pickle)."""
     with open(graph_path, "rb") as handle:
         head = handle.read(6)
-    if looks_like_pickle(head, graph_path.name, None):
-        raise UnsupportedMediaType(
-            f"{label} is a pickle/joblib file: only ONNX is accepted, and it was not loaded"
-        )
+    refuse_pickle(head, graph_path.name, label)
     model = read_graph(graph_path)
     data = check_data_files(model, graph_path.parent, label)
     validate_model(model, label=label)
     check_model_file(graph_path, label)
     inputs, outputs = signature(model)
     session = make_session(graph_path, label=label, map_weights=True)
-    report = None
-    if test_data is not None:
-        feeds, expected = read_test_data(test_data)
-        got = run_session(session, feeds, label=f"{label} with its test data")
-        report = compare_outputs(got, expected, tuple(label_outputs), tolerance)
+    report = rerun_test_data(
+        session,
+        test_data,
+        tolerance=tolerance,
+        label_outputs=label_outputs,
+        label=f"{label} with its test data",
+    )
     del session  # its mapping of the data files is not needed past the checks
     graph_bytes = graph_path.read_bytes()
     if not graph_bytes:
