@@ -44,17 +44,7 @@ class ArtifactStore:
         if _refresh(target):
             return digest, False
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp_name, target)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
+            write_whole(target, data, durable=True)
         except OSError as exc:
             raise StorageError(f"cannot write artifact to {self.root}: {exc}") from None
         return digest, True
@@ -103,6 +93,25 @@ class ArtifactStore:
         """Remove a blob. Only ``onnxhub gc`` does (:mod:`hub.catalog.gc`): a publish never
         deletes inline, since a concurrent publish of identical bytes may share the blob."""
         self.path(digest).unlink(missing_ok=True)
+
+
+def write_whole(target: Path, data: bytes, *, durable: bool) -> None:
+    """Write ``data`` to ``target`` (and its missing parent folders) through a temporary file
+    renamed over it, so a reader sees the old file or the whole new one, never a part; with
+    ``durable`` the bytes reach the disk (fsync) before the rename. OSError when it cannot be
+    written, with no temporary file left behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
 
 
 def _refresh(target: Path) -> bool:

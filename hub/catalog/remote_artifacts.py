@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from hub.catalog.artifacts import ArtifactStore
+from hub.catalog.artifacts import ArtifactStore, sha256_hex, write_whole
 from hub.errors import NotFound, StorageError, Unavailable, first_line
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,6 @@ _HEX = set("0123456789abcdef")
 #: Protocols whose single PUT makes an object visible whole (no rename needed or possible).
 OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oci", "memory"}
 CHUNK = 1 << 20
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _file_sha256(path: Path) -> tuple[str, int]:
@@ -284,14 +280,6 @@ class RemoteArtifactStore(ArtifactStore):
     def _store_in_cache(self, digest: str, data: bytes) -> None:
         target = self._cached(digest)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp_name, target)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
+            write_whole(target, data, durable=False)
         except OSError as exc:  # a full cache disk only costs a refetch next time
             log.warning("cannot cache artifact %s in %s: %s", digest, self.cache, exc.strerror)
