@@ -40,12 +40,16 @@ from typing import Any
 
 from hub.families.generation import (
     GENERATION_TASK,
+    GENERATOR_CLAIM,
     LATENT_INPUT,
     PARITY_SEED,
     Generator,
+    claim_generator,
     draw_latent,
+    export_task,
     generator_card_defaults,
     latent_sample,
+    unwrap_generator,
 )
 from hub.families.hookspecs import hookimpl, hookspec
 from hub.families.plugin import FamilyPlugin
@@ -102,6 +106,7 @@ __all__ = [
     "FamilyPlugin",
     "FamilyRegistry",
     "GENERATION_TASK",
+    "GENERATOR_CLAIM",
     "Generator",
     "INPUT_NAME",
     "LATENT_INPUT",
@@ -120,10 +125,12 @@ __all__ = [
     "ai_onnx_opset",
     "check_feeds",
     "canonical_task",
+    "claim_generator",
     "convert_and_check",
     "convert_estimator",
     "draw_latent",
     "estimator_outputs",
+    "export_task",
     "expected_features",
     "feature_matrix",
     "final_estimator",
@@ -142,6 +149,7 @@ __all__ = [
     "runtime_limits",
     "signature",
     "to_feeds",
+    "unwrap_generator",
     "synthetic_sample",
     "task_from_head",
     "validate_model",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -34,6 +34,9 @@ LATENT_INPUT = "latent"
 GENERATION_TASK = GENERATION
 #: Seed used to draw the parity sample when a generator's sample is given as a row count.
 PARITY_SEED = 0
+#: A family's claim on a :class:`Generator` wrapping a model it takes: ahead of the same model
+#: bare (a family claims a bare model object at 50).
+GENERATOR_CLAIM = 60
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,30 @@ class Generator:
     def is_file(self) -> bool:
         """True when the wrapped model is still a path to load."""
         return isinstance(self.model, Path)
+
+
+def claim_generator(claim: Callable[[Any], int | None], generator: Generator) -> int | None:
+    """A family's claim on ``generator``: :data:`GENERATOR_CLAIM` when ``claim`` (the family's
+    own claim method) takes the model the generator wraps, else None."""
+    return None if claim(generator.model) is None else GENERATOR_CLAIM
+
+
+def unwrap_generator(model: Any, load: Callable[[Path], Any]) -> tuple[Any, Generator | None]:
+    """(the model to export, the :class:`Generator` that wrapped it or None). A wrapped path
+    is loaded with ``load`` (the family's own ``load``); any other ``model`` comes back as is."""
+    if not isinstance(model, Generator):
+        return model, None
+    return (load(model.model) if model.is_file else model.model), model
+
+
+def export_task(
+    generator: Generator | None, head_task: Callable[[], str | None]
+) -> tuple[str | None, str | None]:
+    """An export's ``(task, latent_input)``: :data:`GENERATION_TASK` and :data:`LATENT_INPUT`
+    for a generator, else ``head_task()`` (the task read from the model's head) and None."""
+    if generator is not None:
+        return GENERATION_TASK, LATENT_INPUT
+    return head_task(), None
 
 
 def latent_sample(sample: Any, latent_dim: int) -> np.ndarray:

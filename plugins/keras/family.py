@@ -26,7 +26,6 @@ import numpy as np
 from hub.errors import InvalidInput, InvalidModelFile
 from hub.families import (
     DEFAULT_OPSET,
-    GENERATION_TASK,
     LATENT_INPUT,
     ConformanceCase,
     ExportedModel,
@@ -34,9 +33,12 @@ from hub.families import (
     FamilyPlugin,
     Generator,
     SampleData,
+    claim_generator,
+    export_task,
     generator_card_defaults,
     latent_sample,
     task_from_head,
+    unwrap_generator,
 )
 from hub_plugins.keras import export as keras_export
 from hub_plugins.keras.export import InputSpec, SavedModelSignature
@@ -151,7 +153,7 @@ class KerasFamily(FamilyPlugin):
 
     def claim(self, model: Any) -> int | None:
         if isinstance(model, Generator):
-            return None if self.claim(model.model) is None else 60
+            return claim_generator(self.claim, model)
         if isinstance(model, Path):
             if is_saved_model_dir(model) or (model.suffix.lower() == ".keras" and model.is_file()):
                 return 100
@@ -164,9 +166,7 @@ class KerasFamily(FamilyPlugin):
         return load_keras_file(path)
 
     def _resolve(self, model: Any) -> tuple[Any, Generator | None]:
-        generator = model if isinstance(model, Generator) else None
-        if generator is not None:
-            model = self.load(model.model) if generator.is_file else model.model
+        model, generator = unwrap_generator(model, self.load)
         if not (isinstance(model, SavedModelSignature) or is_keras_model(model)):
             raise InvalidInput(
                 f"family {FAMILY!r} exports Keras models and TensorFlow SavedModels, "
@@ -227,12 +227,13 @@ class KerasFamily(FamilyPlugin):
         import keras
 
         is_saved = isinstance(target, SavedModelSignature)
+        task, latent_input = export_task(generator, lambda: _head_task(target, feeds))
         return ExportedModel(
             model=onnx_model,
             feeds=feeds,
             framework_version=tf.__version__ if is_saved else keras.__version__,
-            task=GENERATION_TASK if generator else _head_task(target, feeds),
-            latent_input=LATENT_INPUT if generator else None,
+            task=task,
+            latent_input=latent_input,
             metadata={
                 "tensorflow": tf.__version__,
                 "keras": keras.__version__,

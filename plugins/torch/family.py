@@ -28,7 +28,6 @@ import numpy as np
 from hub.errors import InvalidInput, InvalidModelFile, first_line
 from hub.families import (
     DEFAULT_OPSET,
-    GENERATION_TASK,
     LATENT_INPUT,
     ConformanceCase,
     ExportedModel,
@@ -36,9 +35,12 @@ from hub.families import (
     FamilyPlugin,
     Generator,
     SampleData,
+    claim_generator,
+    export_task,
     generator_card_defaults,
     latent_sample,
     task_from_head,
+    unwrap_generator,
 )
 from hub_plugins.torch import export as torch_export
 
@@ -131,8 +133,7 @@ class TorchFamily(FamilyPlugin):
 
     def claim(self, model: Any) -> int | None:
         if isinstance(model, Generator):
-            inner = self.claim(model.model)
-            return None if inner is None else 60
+            return claim_generator(self.claim, model)
         if isinstance(model, Path):
             return 100 if model.suffix.lower() in SUFFIXES and model.is_file() else None
         if _is_torch_object(model):
@@ -149,9 +150,7 @@ class TorchFamily(FamilyPlugin):
 
     def _resolve(self, model: Any) -> tuple[Any, Generator | None]:
         """(torch object, generator spec or None), loading a path a Generator wraps."""
-        generator = model if isinstance(model, Generator) else None
-        if generator is not None:
-            model = self.load(model.model) if generator.is_file else model.model
+        model, generator = unwrap_generator(model, self.load)
         if not _is_torch_object(model):
             raise InvalidInput(
                 f"family {FAMILY!r} exports torch nn.Module and torch.export programs, "
@@ -182,12 +181,13 @@ class TorchFamily(FamilyPlugin):
         else:
             with torch_export.eval_mode(module):
                 onnx_model = torch_export.export_module(module, prepared, output_names, opset)
+        task, latent_input = export_task(generator, lambda: _head_task(module, prepared.feeds))
         return ExportedModel(
             model=onnx_model,
             feeds=dict(prepared.feeds),
             framework_version=torch.__version__,
-            task=GENERATION_TASK if generator else _head_task(module, prepared.feeds),
-            latent_input=LATENT_INPUT if generator else None,
+            task=task,
+            latent_input=latent_input,
             metadata={"torch": torch.__version__, "source": type(module).__qualname__},
         )
 
