@@ -87,7 +87,10 @@ def make_engine(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         except ImportError:
             pass
-    return create_engine(parsed, pool_pre_ping=True)
+    # a host that drops packets would otherwise hold a connection attempt for the OS's TCP
+    # timeout (minutes); a URL that names its own connect_timeout keeps it
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def display_url(engine: Engine) -> str:

@@ -290,8 +290,10 @@ class InferenceRuntime:
         except NotFound:
             self._routes.pop(key, None)
             return
-        if old is None:
-            return  # dropped from the cache meanwhile: nothing to refresh
+        if old is None or key not in self._routes:
+            # dropped from the cache before or during the lookup: re-adding it here would grow
+            # the cache past MAX_ROUTES, and the next request resolves it afresh anyway
+            return
         if new.version == old.version:
             self._routes[key] = new
             return
