@@ -17,13 +17,16 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import numpy as np
 import requests
 
 from hub import errors
 from hub.errors import HubError, InvalidInput, StorageError
+
+if TYPE_CHECKING:
+    from hub.export.convert import CheckedExport
 
 HEADER = "Inference-Header-Content-Length"
 _BY_STATUS: dict[int, type[HubError]] = {
@@ -188,15 +191,7 @@ class Client:
         path the graph gives it (``{"weights/w0.bin": Path(...)}``); they stream from disk."""
         if data_files:
             return self._upload_streamed(name, model_bytes, test_data, card, metadata, data_files)
-        files: list[tuple[str, tuple[str | None, Any, str]]] = [
-            ("model", ("model.onnx", model_bytes, "application/octet-stream"))
-        ]
-        if test_data is not None:
-            files.append(("test_data", ("test_data.npz", test_data, "application/octet-stream")))
-        if card is not None:
-            files.append(("card", (None, card.encode("utf-8"), "text/markdown")))
-        if metadata:
-            files.append(("metadata", (None, json.dumps(metadata).encode(), "application/json")))
+        files = model_form(model_bytes, test_data, card, metadata)
         return self._json("POST", f"/api/models/{name}/versions", files=files)
 
     def _upload_streamed(
@@ -245,25 +240,12 @@ class Client:
     ) -> dict[str, Any]:
         """Export and check parity here through the families, then upload ONNX, test data and
         card; the server re-runs the test data and stores its own figures."""
-        from hub.export.convert import convert_and_check
-        from hub.families.registry import get_plugin_manager
-
-        checked = convert_and_check(get_plugin_manager(), model_or_path, sample, family=family)
-        if not checked.report.passed:
-            raise errors.ParityFailed(
-                f"parity check failed for {name!r}; nothing was uploaded\n"
-                f"{checked.report.summary()}",
-                checked.report,
-            )
+        checked = checked_here(
+            model_or_path, sample, family, f"parity check failed for {name!r}; nothing was uploaded"
+        )
         defaults = checked.card_defaults
-        metadata: dict[str, Any] = {
-            "family": checked.family,
-            "framework": checked.framework,
-            "framework_version": checked.exported.framework_version,
-            "label_outputs": list(checked.exported.label_outputs),
-            "parity": checked.report.to_json(),
-            "tags": [*tags, *[str(t) for t in defaults.get("tags", [])]],
-        }
+        metadata = export_metadata(checked)
+        metadata["tags"] = [*tags, *[str(t) for t in defaults.get("tags", [])]]
         for key, value in (
             ("task", task or checked.exported.task or defaults.get("task")),
             ("alias", alias),
@@ -333,6 +315,50 @@ class Client:
         record = self.version(model)
         ref = f"{record['model']}:{record['version']}"
         return make_pipeline(task, record, lambda feeds, params: self.predict(ref, feeds, params))
+
+
+def model_form(
+    model_bytes: bytes, test_data: bytes | None, card: str | None, metadata: dict[str, Any] | None
+) -> list[tuple[str, tuple[str | None, Any, str]]]:
+    """The ``files`` of a multipart upload of a model (``requests``' form): parts ``model``,
+    ``test_data`` and ``card`` when given, ``metadata`` (JSON) when not empty."""
+    files: list[tuple[str, tuple[str | None, Any, str]]] = [
+        ("model", ("model.onnx", model_bytes, "application/octet-stream"))
+    ]
+    if test_data is not None:
+        files.append(("test_data", ("test_data.npz", test_data, "application/octet-stream")))
+    if card is not None:
+        files.append(("card", (None, card.encode("utf-8"), "text/markdown")))
+    if metadata:
+        files.append(("metadata", (None, json.dumps(metadata).encode(), "application/json")))
+    return files
+
+
+def checked_here(
+    model_or_path: Any, sample: Any, family: str | None, refusal: str
+) -> CheckedExport:
+    """The model exported and checked here through the families (a
+    :class:`hub.export.convert.CheckedExport`); ParityFailed starting with ``refusal`` when
+    parity fails, before anything is sent."""
+    from hub.export.convert import convert_and_check
+    from hub.families.registry import get_plugin_manager
+
+    checked = convert_and_check(get_plugin_manager(), model_or_path, sample, family=family)
+    if not checked.report.passed:
+        raise errors.ParityFailed(f"{refusal}\n{checked.report.summary()}", checked.report)
+    return checked
+
+
+def export_metadata(checked: CheckedExport) -> dict[str, Any]:
+    """The ``metadata`` part every upload of a checked export carries: its family, framework
+    and version, label outputs and the parity figures measured here."""
+    return {
+        "family": checked.family,
+        "framework": checked.framework,
+        "framework_version": checked.exported.framework_version,
+        "label_outputs": list(checked.exported.label_outputs),
+        "parity": checked.report.to_json(),
+    }
 
 
 def _decode_outputs(resp: requests.Response, v2_to_numpy: dict[str, np.dtype]) -> dict:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hub import errors
-from hub.client import Client
+from hub.client import Client, checked_here, export_metadata, model_form
 
 
 class CommunityClient(Client):
@@ -34,15 +33,7 @@ class CommunityClient(Client):
     ) -> dict[str, Any]:
         """``POST /api/models/{name}/contributions``: the stored contribution with the
         server's checks (it is opened even when some fail)."""
-        files: list[tuple[str, tuple[str | None, Any, str]]] = [
-            ("model", ("model.onnx", model_bytes, "application/octet-stream"))
-        ]
-        if test_data is not None:
-            files.append(("test_data", ("test_data.npz", test_data, "application/octet-stream")))
-        if card is not None:
-            files.append(("card", (None, card.encode("utf-8"), "text/markdown")))
-        if metadata:
-            files.append(("metadata", (None, json.dumps(metadata).encode(), "application/json")))
+        files = model_form(model_bytes, test_data, card, metadata)
         text = {
             k: v
             for k, v in (
@@ -70,23 +61,13 @@ class CommunityClient(Client):
     ) -> dict[str, Any]:
         """Export and check parity here through the families (ParityFailed: nothing is sent),
         then open a contribution to model ``to`` with the ONNX file and its test data."""
-        from hub.export.convert import convert_and_check
-        from hub.families.registry import get_plugin_manager
-
-        checked = convert_and_check(get_plugin_manager(), model_or_path, sample, family=family)
-        if not checked.report.passed:
-            raise errors.ParityFailed(
-                f"parity check failed here; nothing was sent to {self.url}\n"
-                f"{checked.report.summary()}",
-                checked.report,
-            )
-        metadata: dict[str, Any] = {
-            "family": checked.family,
-            "framework": checked.framework,
-            "framework_version": checked.exported.framework_version,
-            "label_outputs": list(checked.exported.label_outputs),
-            "parity": checked.report.to_json(),
-        }
+        checked = checked_here(
+            model_or_path,
+            sample,
+            family,
+            f"parity check failed here; nothing was sent to {self.url}",
+        )
+        metadata = export_metadata(checked)
         task = checked.exported.task or checked.card_defaults.get("task")
         library = checked.card_defaults.get("library")
         if task:
