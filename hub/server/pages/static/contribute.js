@@ -21,23 +21,11 @@ document.addEventListener("DOMContentLoaded", () => {
       text.signature_change = form.elements.signature_change.value;
     }
     body.append("contribution", new Blob([JSON.stringify(text)], { type: "application/json" }));
-    const token = document.querySelector('meta[name="csrf-token"]').content;
     const button = document.getElementById("contribute-submit");
     button.disabled = true;
     try {
-      const response = await fetch(form.dataset.url, {
-        method: "POST",
-        body,
-        headers: { "X-CSRF-Token": token },
-        credentials: "same-origin",
-      });
-      const answer = await response.json();
-      if (!response.ok) {
-        error.textContent = answer.error || `HTTP ${response.status}`;
-        error.hidden = false;
-        return;
-      }
-      window.location.assign(form.dataset.page + answer.id);
+      const answer = await postForAnswer(form.dataset.url, body, {}, error);
+      if (answer) window.location.assign(form.dataset.page + answer.id);
     } finally {
       button.disabled = false;
     }

@@ -1,11 +1,6 @@
 // Model page: the try-it form (V2 inference on the shown version) and the copy buttons.
 "use strict";
 
-function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : "";
-}
-
 function shapeOf(value) {
   const shape = [];
   let level = value;
@@ -79,19 +74,13 @@ async function runTryIt(event) {
     error.hidden = false;
     return;
   }
-  const response = await fetch(form.dataset.url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
-    body: JSON.stringify(request),
-    credentials: "same-origin",
-  });
-  const answer = await response.json();
-  if (!response.ok) {
-    error.textContent = answer.error || `HTTP ${response.status}`;
-    error.hidden = false;
-    return;
-  }
-  showOutputs(answer.outputs);
+  const answer = await postForAnswer(
+    form.dataset.url,
+    JSON.stringify(request),
+    { "Content-Type": "application/json" },
+    error,
+  );
+  if (answer) showOutputs(answer.outputs);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
