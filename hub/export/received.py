@@ -41,6 +41,28 @@ class ReceivedModel:
     report: ParityReport | None
     test_data: bytes | None
 
+    @classmethod
+    def of(
+        cls,
+        model: ModelProto,
+        model_bytes: bytes,
+        specs: tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]],
+        report: ParityReport | None,
+        test_data: bytes | None,
+    ) -> ReceivedModel:
+        """The record of a checked ``model`` (its graph serialised as ``model_bytes``), with
+        its ``(inputs, outputs)`` signature and the parity ``report`` on ``test_data``."""
+        inputs, outputs = specs
+        return cls(
+            model_bytes=model_bytes,
+            inputs=inputs,
+            outputs=outputs,
+            opset=ai_onnx_opset(model),
+            ir_version=int(model.ir_version),
+            report=report,
+            test_data=test_data,
+        )
+
 
 def looks_like_pickle(data: bytes, filename: str | None, media_type: str | None) -> bool:
     """Whether an upload is a pickle or joblib dump, judged without unpickling anything:
@@ -136,7 +158,7 @@ def check_received(
     model = parse_onnx_bytes(model_bytes, label)
     refuse_external_data(model, label)
     validate_model(model, label=label)
-    inputs, outputs = signature(model)
+    specs = signature(model)
     session = make_session(model_bytes, label=label)
     report = rerun_test_data(
         session,
@@ -145,12 +167,4 @@ def check_received(
         label_outputs=label_outputs,
         label=f"{label} with part 'test_data'",
     )
-    return ReceivedModel(
-        model_bytes=model_bytes,
-        inputs=inputs,
-        outputs=outputs,
-        opset=ai_onnx_opset(model),
-        ir_version=int(model.ir_version),
-        report=report,
-        test_data=test_data,
-    )
+    return ReceivedModel.of(model, model_bytes, specs, report, test_data)

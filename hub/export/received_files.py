@@ -17,7 +17,7 @@ from typing import Sequence
 from hub.errors import InvalidModelFile
 from hub.export.parity import Tolerance
 from hub.export.received import ReceivedModel, refuse_pickle, rerun_test_data
-from hub.onnx.checks import ai_onnx_opset, validate_model
+from hub.onnx.checks import validate_model
 from hub.onnx.external import ModelFiles, check_data_files, check_model_file, read_graph
 from hub.onnx.sessions import make_session
 from hub.onnx.signature import signature
@@ -40,7 +40,7 @@ def check_received_folder(
     data = check_data_files(model, graph_path.parent, label)
     validate_model(model, label=label)
     check_model_file(graph_path, label)
-    inputs, outputs = signature(model)
+    specs = signature(model)
     session = make_session(graph_path, label=label, map_weights=True)
     report = rerun_test_data(
         session,
@@ -53,13 +53,5 @@ def check_received_folder(
     graph_bytes = graph_path.read_bytes()
     if not graph_bytes:
         raise InvalidModelFile(f"{label} is empty")
-    received = ReceivedModel(
-        model_bytes=graph_bytes,
-        inputs=inputs,
-        outputs=outputs,
-        opset=ai_onnx_opset(model),
-        ir_version=int(model.ir_version),
-        report=report,
-        test_data=test_data,
-    )
+    received = ReceivedModel.of(model, graph_bytes, specs, report, test_data)
     return received, ModelFiles(root=graph_path.parent, graph=graph_path.name, data=data)
