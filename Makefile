@@ -10,7 +10,7 @@ CONTRIB := $(wildcard contrib/onnxhub-*)
 KSERVE_VENV ?= .venv-kserve
 KSERVE_STAMP := $(KSERVE_VENV)/.installed
 
-.PHONY: setup browser demo test lint schema
+.PHONY: setup browser demo test lint typecheck schema
 
 setup: $(STAMP) browser
 
@@ -34,12 +34,15 @@ $(KSERVE_STAMP):
 demo: $(STAMP)
 	$(VENV)/bin/onnxhub demo
 
-test: $(STAMP) browser $(KSERVE_STAMP)
+test: $(STAMP) browser $(KSERVE_STAMP) lint typecheck
 	ONNXHUB_KSERVE_PYTHON=$(KSERVE_VENV)/bin/python $(PY) -m pytest tests $(foreach c,$(CONTRIB),$(c)/tests)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hub plugins contrib tests bench
 	$(VENV)/bin/ruff format --check hub plugins contrib tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 schema: $(STAMP)
 	$(PY) -m hub.catalog.schema > registry.db.sql

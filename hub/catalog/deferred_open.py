@@ -100,12 +100,12 @@ class DeferredOpen:
 
             if not is_unreachable(exc):  # it answered: bad credentials, no such database
                 self._fail(StorageError(f"cannot open the catalog at {self.where}: {exc.orig}"))
-            self._retry_later(first_line(exc.orig))
+            self._retry_later(first_line(exc.orig or exc))
         try:
             self._prepare()
         except HubError as exc:
             if _lost_midway(exc):  # the database went away again between the two steps
-                self._retry_later(first_line(exc.__context__))
+                self._retry_later(first_line(exc.__context__ or exc))
             self._fail(exc)
         self.opened = True
         log.info(

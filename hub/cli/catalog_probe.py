@@ -41,7 +41,7 @@ def probe_catalog(settings: Any) -> str | None:
     except OperationalError as exc:
         if not is_unreachable(exc):
             raise StorageError(f"cannot open the catalog at {shown}: {exc.orig}") from None
-        error = first_line(exc.orig)
+        error = first_line(exc.orig or exc)
         log.warning(
             "catalog database %s is unreachable (%s); starting not-ready, the catalog is opened "
             "(schema checked) once it answers",

@@ -65,4 +65,3 @@ def numpy_dtype(datatype: str) -> np.dtype:
     except KeyError:
         known = ", ".join(V2_TO_NUMPY)
         raise InvalidInput(f"unknown datatype {datatype!r} (expected one of {known})") from None
-
