@@ -16,7 +16,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument
@@ -152,19 +152,7 @@ class AdaptiveBatcher:
             return []
         if head.key is None:
             return [head]
-        batch, rows = [head], head.rows
-        rest: deque[_Pending] = deque()
-        limit = self._options.max_batch_size
-        while self._queue:
-            item = self._queue.popleft()
-            if item.future.done():
-                continue
-            if item.key == head.key and rows + item.rows <= limit:
-                batch.append(item)
-                rows += item.rows
-            else:
-                rest.append(item)
-        self._queue = rest
+        batch, _, self._queue = gather_batch(head, self._queue, self._options.max_batch_size)
         return batch
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
@@ -175,32 +163,16 @@ class AdaptiveBatcher:
                 result = await model.run_guarded(item.feeds, item.outputs)
                 _resolve(item, result)
             else:
-                feeds = {
-                    name: np.concatenate([p.feeds[name] for p in batch], axis=0)
-                    for name in batch[0].feeds
-                }
-                result = await model.run_guarded(feeds, batch[0].outputs)
-                total = sum(p.rows for p in batch)
-                if any(r.ndim == 0 or r.shape[0] != total for r in result):
+                result = await model.run_guarded(concatenate_feeds(batch), batch[0].outputs)
+                if not split_rows(batch, result):
                     # The graph does not keep rows apart after all: run each request alone.
                     for item in batch:
                         single = await model.run_guarded(item.feeds, item.outputs)
                         _resolve(item, single)
-                else:
-                    start = 0
-                    for item in batch:
-                        stop = start + item.rows
-                        _resolve(item, [r[start:stop] for r in result])
-                        start = stop
             if self._on_batch is not None:
                 self._on_batch(model.info.model, sum(_rows(p.feeds) for p in batch))
         except Exception as exc:
-            error = _translate(exc, model.info.ref)
-            if len(batch) > 1:
-                error = type(error)(f"a batch of {len(batch)} requests failed: {error}")
-            for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(error)
+            fail_batch(batch, exc, model.info.ref)
         finally:
             self._in_flight -= 1
             if self._queue:
@@ -222,12 +194,65 @@ class AdaptiveBatcher:
                 timeout,
                 reason,
             )
-        while self._queue:
-            item = self._queue.popleft()
-            if not item.future.done():
-                item.future.set_exception(
-                    Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1)
-                )
+        fail_waiting(
+            self._queue, Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1)
+        )
+
+
+def gather_batch(
+    head: _Pending, waiting: Iterable[_Pending], limit: int
+) -> tuple[list[_Pending], int, deque[_Pending]]:
+    """``head`` and the waiting requests that can share its run (same input layout, at most
+    ``limit`` rows in all), their row count, and the requests left waiting, in order; requests
+    whose caller went away are dropped."""
+    batch, rows = [head], head.rows
+    rest: deque[_Pending] = deque()
+    for item in waiting:
+        if item.future.done():
+            continue
+        if item.key == head.key and rows + item.rows <= limit:
+            batch.append(item)
+            rows += item.rows
+        else:
+            rest.append(item)
+    return batch, rows, rest
+
+
+def concatenate_feeds(batch: list[_Pending]) -> Feeds:
+    """The requests' feeds stacked along the batch axis (axis 0), input by input."""
+    return {name: np.concatenate([p.feeds[name] for p in batch], axis=0) for name in batch[0].feeds}
+
+
+def split_rows(batch: list[_Pending], result: list[np.ndarray]) -> bool:
+    """Give each request its rows of a batched ``result``; False (nothing resolved) when an
+    output does not have one row per input row, i.e. the graph does not keep rows apart."""
+    total = sum(p.rows for p in batch)
+    if any(r.ndim == 0 or r.shape[0] != total for r in result):
+        return False
+    start = 0
+    for item in batch:
+        stop = start + item.rows
+        _resolve(item, [r[start:stop] for r in result])
+        start = stop
+    return True
+
+
+def fail_batch(batch: list[_Pending], exc: Exception, ref: str) -> None:
+    """Fail every request of ``batch`` with ``exc`` as the client should see it."""
+    error = _translate(exc, ref)
+    if len(batch) > 1:
+        error = type(error)(f"a batch of {len(batch)} requests failed: {error}")
+    for item in batch:
+        if not item.future.done():
+            item.future.set_exception(error)
+
+
+def fail_waiting(waiting: deque[_Pending], error: Exception) -> None:
+    """Fail (and remove) every request still in ``waiting``."""
+    while waiting:
+        item = waiting.popleft()
+        if not item.future.done():
+            item.future.set_exception(error)
 
 
 def _resolve(item: _Pending, result: list[np.ndarray]) -> None:

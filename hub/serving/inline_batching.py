@@ -31,8 +31,12 @@ from hub.serving.batching import (
     _Pending,
     _resolve,
     _rows,
-    _translate,
     batch_key,
+    concatenate_feeds,
+    fail_batch,
+    fail_waiting,
+    gather_batch,
+    split_rows,
 )
 from hub.serving.sessions import LoadedModel
 
@@ -79,60 +83,32 @@ class InlineBatcher(AdaptiveBatcher):
             head = gathered.popleft()
             if head.future.done():  # the caller went away
                 continue
-            limit = self._options.max_batch_size
-            batch, rows = [head], head.rows
-            rest: deque[_Pending] = deque()
-            for item in gathered:
-                if item.future.done():
-                    continue
-                if item.key == head.key and rows + item.rows <= limit:
-                    batch.append(item)
-                    rows += item.rows
-                else:
-                    rest.append(item)
-            gathered = rest
+            batch, rows, gathered = gather_batch(head, gathered, self._options.max_batch_size)
             plan = self._model.inline
             if plan is not None and rows <= plan.max_rows:
-                self._run_inline_batch(batch, rows)
+                self._run_inline_batch(batch)
             else:  # too many rows for one inline run: a bigger batch on the thread pays more
                 self._to_thread(batch)
 
-    def _run_inline_batch(self, batch: list[_Pending], rows: int) -> None:
+    def _run_inline_batch(self, batch: list[_Pending]) -> None:
         model = self._model
         if model.inline is None:  # demoted by an earlier batch of this turn
             self._to_thread(batch)
             return
-        if len(batch) == 1:
-            feeds = batch[0].feeds
-        else:
-            feeds = {
-                name: np.concatenate([p.feeds[name] for p in batch], axis=0)
-                for name in batch[0].feeds
-            }
+        feeds = batch[0].feeds if len(batch) == 1 else concatenate_feeds(batch)
         try:
             result = model.run_inline(feeds, batch[0].outputs)
         except Exception as exc:
-            error = _translate(exc, model.info.ref)
-            if len(batch) > 1:
-                error = type(error)(f"a batch of {len(batch)} requests failed: {error}")
-            for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(error)
+            fail_batch(batch, exc, model.info.ref)
             return
         if result is None:  # stopped: the model runs on its thread from now on
             self._to_thread(batch)
             return
         if len(batch) == 1:
             _resolve(batch[0], result)
-        elif any(r.ndim == 0 or r.shape[0] != rows for r in result):
+        elif not split_rows(batch, result):
             self._to_thread(batch)  # rows not kept apart: the thread path runs each alone
             return
-        else:
-            start = 0
-            for item in batch:
-                stop = start + item.rows
-                _resolve(item, [r[start:stop] for r in result])
-                start = stop
         if self._on_batch is not None:
             self._on_batch(model.info.model, sum(_rows(p.feeds) for p in batch))
 
@@ -143,12 +119,10 @@ class InlineBatcher(AdaptiveBatcher):
 
     async def close(self, timeout: float = 30.0, reason: str = "unloaded") -> None:
         await super().close(timeout, reason)
-        while self._gathered:  # only if the loop never came round to them
-            item = self._gathered.popleft()
-            if not item.future.done():
-                item.future.set_exception(
-                    Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1)
-                )
+        # only if the loop never came round to them
+        fail_waiting(
+            self._gathered, Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1)
+        )
 
 
 def make_batcher(
