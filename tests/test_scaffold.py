@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import subprocess
@@ -188,10 +189,13 @@ def test_templates_are_package_data_read_with_importlib_resources() -> None:
     )
     assert shipped == sorted(scaffold.TEMPLATES)
     repo = Path(__file__).resolve().parents[1]
-    package_data = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"][
-        "package-data"
-    ]
-    assert package_data["hub.families.scaffold"] == ["templates/*", "templates/*/*"]
+    setuptools = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for rel in shipped:  # each template lies in a listed (data) package whose patterns name it
+        folder_name, _, file_name = rel.rpartition("/")
+        package = ".".join(["hub.families.scaffold.templates", *filter(None, [folder_name])])
+        assert package in setuptools["packages"], package
+        patterns = setuptools["package-data"][package]
+        assert any(fnmatch.fnmatch(file_name, pattern) for pattern in patterns), rel
 
 
 _IMPLEMENTED_FAMILY = '''
