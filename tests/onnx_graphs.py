@@ -24,7 +24,7 @@ ALL_TYPES = {
 }
 
 
-def _model(graph: onnx.GraphProto) -> onnx.ModelProto:
+def model_of(graph: onnx.GraphProto) -> onnx.ModelProto:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 10
     return model
@@ -38,7 +38,7 @@ def all_types_model() -> onnx.ModelProto:
         nodes.append(helper.make_node("Identity", [f"in_{low}"], [f"out_{low}"]))
         inputs.append(helper.make_tensor_value_info(f"in_{low}", elem, [None, 2]))
         outputs.append(helper.make_tensor_value_info(f"out_{low}", elem, [None, 2]))
-    return _model(helper.make_graph(nodes, "all_types", inputs, outputs))
+    return model_of(helper.make_graph(nodes, "all_types", inputs, outputs))
 
 
 def all_types_sample(rows: int = 3) -> dict[str, np.ndarray]:
@@ -70,7 +70,7 @@ def scale_model(factor: float, width: int = 3, batch: int | None = None) -> onnx
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, width])],
         initializer=[const],
     )
-    return _model(graph)
+    return model_of(graph)
 
 
 def generator_model(latent_dim: int = 4, out_dim: int = 3) -> tuple[onnx.ModelProto, np.ndarray]:
@@ -83,7 +83,7 @@ def generator_model(latent_dim: int = 4, out_dim: int = 3) -> tuple[onnx.ModelPr
         [helper.make_tensor_value_info("sample", TensorProto.FLOAT, [None, out_dim])],
         initializer=[numpy_helper.from_array(weights, "W")],
     )
-    return _model(graph), weights
+    return model_of(graph), weights
 
 
 def v2_input(name: str, array: np.ndarray, datatype: str = "FP32") -> dict:
@@ -111,4 +111,56 @@ def slow_model(width: int = 1024, layers: int = 20) -> onnx.ModelProto:
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, width])],
         initializer=[eye],
     )
-    return _model(graph)
+    return model_of(graph)
+
+
+def loop_model(constant_trips: int | None = None) -> onnx.ModelProto:
+    """``count = n`` computed by a Loop adding 1 per iteration, float32 ``[1]``.
+
+    The trip count is the request's ``n`` (int64 ``[1]``), or ``constant_trips`` baked into
+    the graph. Either way the run takes as long as the number says.
+    """
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["acc_in", "one"], ["acc_out"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [1]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [1]),
+        ],
+        [helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])],
+    )
+    nodes = [
+        helper.make_node(
+            "Constant", [], ["zero"], value=helper.make_tensor("z", TensorProto.FLOAT, [1], [0.0])
+        ),
+        helper.make_node(
+            "Constant", [], ["true"], value=helper.make_tensor("t", TensorProto.BOOL, [], [True])
+        ),
+    ]
+    if constant_trips is None:
+        nodes.append(helper.make_node("Squeeze", ["n"], ["trips"]))
+        inputs = [helper.make_tensor_value_info("n", TensorProto.INT64, [1])]
+    else:
+        nodes.append(
+            helper.make_node(
+                "Constant",
+                [],
+                ["trips"],
+                value=helper.make_tensor("m", TensorProto.INT64, [], [constant_trips]),
+            )
+        )
+        nodes.append(helper.make_node("Identity", ["x"], ["x_out"]))
+        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1])]
+    nodes.append(helper.make_node("Loop", ["trips", "true", "zero"], ["count"], body=body))
+    outputs = [helper.make_tensor_value_info("count", TensorProto.FLOAT, [1])]
+    if constant_trips is not None:
+        outputs.append(helper.make_tensor_value_info("x_out", TensorProto.FLOAT, [None, 1]))
+    return model_of(helper.make_graph(nodes, "loop", inputs, outputs))

@@ -9,7 +9,7 @@ import onnx
 import pytest
 from click.testing import CliRunner
 from onnx import TensorProto, helper
-from onnx_graphs import _model, all_types_model, generator_model, scale_model
+from onnx_graphs import all_types_model, generator_model, model_of, scale_model
 
 from hub.api import Hub
 from hub.cli.main import cli
@@ -92,7 +92,7 @@ def test_onnx_model_that_cannot_run_on_made_up_inputs(local: Hub) -> None:
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 5])],
         initializer=[onnx.numpy_helper.from_array(np.array([-1, 5], dtype=np.int64), "shape")],
     )
-    version = local.publish(_model(graph), name="odd")
+    version = local.publish(model_of(graph), name="odd")
     assert version.test_data_sha256 is None
     assert version.metadata["test_data"].startswith("none: on synthetic inputs, onnxruntime")
     with pytest.raises(InvalidInput, match="has no test data set"):
@@ -135,7 +135,7 @@ async def test_plain_generator_published_with_task_generation_is_servable(
     [
         (all_types_model(), None, "needs exactly one input"),
         (
-            _model(
+            model_of(
                 helper.make_graph(
                     [helper.make_node("Identity", ["ids"], ["y"])],
                     "ids",

@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from onnx_graphs import _model, scale_model
+from onnx_graphs import model_of, scale_model
 
 from hub.api import Hub
 from hub.errors import ExportFailed, ModelFault, ParityFailed
@@ -43,7 +43,7 @@ def _first_row_model() -> onnx.ModelProto:
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])],
         initializer=consts,
     )
-    return _model(graph)
+    return model_of(graph)
 
 
 def _centering_model() -> onnx.ModelProto:
@@ -73,7 +73,7 @@ def _declared_wrong_model(declared: list) -> onnx.ModelProto:
         [output],
         initializer=[weights],
     )
-    return _model(graph)
+    return model_of(graph)
 
 
 # -- item 1: outputs must follow the input rows --------------------------------------------------

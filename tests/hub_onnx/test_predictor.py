@@ -4,51 +4,13 @@ answers exactly like the general one, refuses the same inputs and keeps the run 
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
+from onnx_graphs import loop_model
 
 from hub.api import Hub
 from hub.errors import InvalidInput
 from hub.onnx.deadline import RunTimedOut, time_limit
 from hub.settings import Settings
-
-
-def _counting_loop() -> onnx.ModelProto:
-    """``count`` (float32 [1]) = the request's ``n`` (int64 [1]), counted by a real Loop."""
-    body = helper.make_graph(
-        [
-            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
-            helper.make_node("Add", ["acc_in", "one"], ["acc_out"]),
-        ],
-        "body",
-        [
-            helper.make_tensor_value_info("i", TensorProto.INT64, []),
-            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [1]),
-        ],
-        [
-            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [1]),
-        ],
-        [helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])],
-    )
-    zero = helper.make_tensor("z", TensorProto.FLOAT, [1], [0.0])
-    true = helper.make_tensor("t", TensorProto.BOOL, [], [True])
-    graph = helper.make_graph(
-        [
-            helper.make_node("Constant", [], ["zero"], value=zero),
-            helper.make_node("Constant", [], ["true"], value=true),
-            helper.make_node("Squeeze", ["n"], ["trips"]),
-            helper.make_node("Loop", ["trips", "true", "zero"], ["count"], body=body),
-        ],
-        "loop",
-        [helper.make_tensor_value_info("n", TensorProto.INT64, [1])],
-        [helper.make_tensor_value_info("count", TensorProto.FLOAT, [1])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 10
-    return model
 
 
 @pytest.fixture
@@ -87,7 +49,7 @@ def test_the_direct_path_refuses_what_the_general_path_refuses(hub, logreg) -> N
 
 
 def test_the_direct_path_keeps_the_run_time_limit_and_recovers(hub) -> None:  # type: ignore[no-untyped-def]
-    hub.publish(_counting_loop(), name="loop", sample=np.array([3], dtype=np.int64))
+    hub.publish(loop_model(), name="loop", sample=np.array([3], dtype=np.int64))
     predictor = hub.open("loop")
     assert predictor.predict(np.array([5], dtype=np.int64))["count"].tolist() == [5.0]
     with time_limit(0.3), pytest.raises(RunTimedOut) as stopped:

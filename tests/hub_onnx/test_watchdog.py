@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import onnxruntime as ort
-from onnx import TensorProto, helper
+from onnx_graphs import loop_model
 
 from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
 from hub.onnx.watchdog import Watchdog
@@ -51,45 +51,10 @@ def test_a_short_deadline_behind_a_long_one_still_fires() -> None:
     assert long.reasons == [] and dog.unwatch(long) is True
 
 
-def _forever() -> bytes:
-    """``count`` summed by a Loop of 10**15 trips: runs until terminated."""
-    body = helper.make_graph(
-        [
-            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
-            helper.make_node("Add", ["acc_in", "one"], ["acc_out"]),
-        ],
-        "body",
-        [
-            helper.make_tensor_value_info("i", TensorProto.INT64, []),
-            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [1]),
-        ],
-        [
-            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [1]),
-        ],
-        [helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])],
-    )
-    trips = helper.make_tensor("n", TensorProto.INT64, [], [10**15])
-    true = helper.make_tensor("t", TensorProto.BOOL, [], [True])
-    graph = helper.make_graph(
-        [
-            helper.make_node("Constant", [], ["trips"], value=trips),
-            helper.make_node("Constant", [], ["true"], value=true),
-            helper.make_node("Loop", ["trips", "true", "x"], ["count"], body=body),
-        ],
-        "forever",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("count", TensorProto.FLOAT, [1])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 10
-    return model.SerializeToString()
-
-
 def test_run_with_time_limit_ends_a_real_run_through_the_watchdog() -> None:
-    session = ort.InferenceSession(_forever(), providers=["CPUExecutionProvider"])
-    feeds = {"x": np.zeros(1, dtype=np.float32)}
+    forever = loop_model(constant_trips=10**15).SerializeToString()  # runs until terminated
+    session = ort.InferenceSession(forever, providers=["CPUExecutionProvider"])
+    feeds = {"x": np.zeros((1, 1), dtype=np.float32)}
     try:
         run_with_time_limit(session, None, feeds, 0.2, "forever:1")
     except RunTimedOut as exc:

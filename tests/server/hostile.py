@@ -14,6 +14,7 @@ import onnx
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from onnx import TensorProto, helper
+from onnx_graphs import loop_model, model_of  # noqa: F401  (loop_model: re-exported for the tests)
 
 from hub.server.connections import GuardedRunner
 from hub.server.keys import SETTINGS
@@ -22,67 +23,9 @@ ROW = [5.1, 3.5, 1.4, 0.2]
 GOOD = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": ROW}]}
 
 
-def _model(graph: onnx.GraphProto) -> onnx.ModelProto:
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 10
-    return model
-
-
-def loop_model(constant_trips: int | None = None) -> onnx.ModelProto:
-    """``count = n`` computed by a Loop adding 1 per iteration, float32 ``[1]``.
-
-    The trip count is the request's ``n`` (int64 ``[1]``), or ``constant_trips`` baked into
-    the graph. Either way the run takes as long as the number says.
-    """
-    body = helper.make_graph(
-        [
-            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
-            helper.make_node("Add", ["acc_in", "one"], ["acc_out"]),
-        ],
-        "body",
-        [
-            helper.make_tensor_value_info("i", TensorProto.INT64, []),
-            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [1]),
-        ],
-        [
-            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [1]),
-        ],
-        [helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])],
-    )
-    nodes = [
-        helper.make_node(
-            "Constant", [], ["zero"], value=helper.make_tensor("z", TensorProto.FLOAT, [1], [0.0])
-        ),
-        helper.make_node(
-            "Constant", [], ["true"], value=helper.make_tensor("t", TensorProto.BOOL, [], [True])
-        ),
-    ]
-    if constant_trips is None:
-        nodes.append(helper.make_node("Squeeze", ["n"], ["trips"]))
-        inputs = [helper.make_tensor_value_info("n", TensorProto.INT64, [1])]
-    else:
-        nodes.append(
-            helper.make_node(
-                "Constant",
-                [],
-                ["trips"],
-                value=helper.make_tensor("m", TensorProto.INT64, [], [constant_trips]),
-            )
-        )
-        nodes.append(helper.make_node("Identity", ["x"], ["x_out"]))
-        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1])]
-    nodes.append(helper.make_node("Loop", ["trips", "true", "zero"], ["count"], body=body))
-    outputs = [helper.make_tensor_value_info("count", TensorProto.FLOAT, [1])]
-    if constant_trips is not None:
-        outputs.append(helper.make_tensor_value_info("x_out", TensorProto.FLOAT, [None, 1]))
-    return _model(helper.make_graph(nodes, "loop", inputs, outputs))
-
-
 def bytes_model() -> onnx.ModelProto:
     """``text`` (string ``[-1]``) -> Identity -> ``same``."""
-    return _model(
+    return model_of(
         helper.make_graph(
             [helper.make_node("Identity", ["text"], ["same"])],
             "strings",
