@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -13,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.api import Hub
+from hub.catalog import accounts
 from hub.settings import Settings
 
 #: Fixtures of an S3-compatible server on loopback (moto): ``s3_endpoint``, ``s3_bucket``.
@@ -140,3 +142,39 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 _LITTER_BEFORE = pytest.StashKey[tuple[set[str], set[str]]]()
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path, database_url: str) -> Settings:
+    return replace(
+        Settings.for_home(tmp_path / "home", database_url=database_url),
+        event_poll_interval=0.05,
+        providers=("CPUExecutionProvider",),
+        intra_op_threads=1,
+    )
+
+
+@pytest.fixture
+def api_hub(api_settings: Settings) -> Iterator[Hub]:
+    with Hub(api_settings) as hub:
+        yield hub
+
+
+@pytest.fixture
+def tokens(api_hub: Hub) -> dict[str, str]:
+    """alice (owner), bob (stranger), carol (alice's collaborator later), root (admin), and
+    ``alice-read`` (a read-only token of alice's)."""
+
+    def make(session) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        for name in ("alice", "bob", "carol"):
+            accounts.create_user(session, name)
+        accounts.create_user(session, "root", admin=True)
+        made = {
+            n: accounts.create_token(session, n, scope="write")[0]
+            for n in ("alice", "bob", "carol")
+        }
+        made["root"] = accounts.create_token(session, "root", scope="admin")[0]
+        made["alice-read"] = accounts.create_token(session, "alice", name="ro", scope="read")[0]
+        return made
+
+    return api_hub.db.transaction(make)

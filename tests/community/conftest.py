@@ -1,19 +1,14 @@
-"""Fixtures for the community features: a hub on SQLite and on PostgreSQL with four people and
-their tokens, and real scikit-learn models exported once (two iris classifiers that agree in
-signature, one regression that does not)."""
+"""Fixtures for the community features: real scikit-learn models exported once (two iris
+classifiers that agree in signature, one regression that does not); the hub on SQLite and on
+PostgreSQL with four people and their tokens (``api_hub``, ``tokens``) is in tests/conftest.py."""
 
 from __future__ import annotations
-
-from dataclasses import replace
-from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 from community_helpers import Export
 
 from hub.api import Hub
-from hub.catalog import accounts
 from hub.settings import Settings
 
 
@@ -57,39 +52,3 @@ def ridge_export(tmp_path_factory) -> Export:  # type: ignore[no-untyped-def]
     X = rng.standard_normal((80, 5)).astype(np.float32)
     y = X @ np.arange(1, 6, dtype=np.float32) + 0.5
     return _export(tmp_path_factory, Ridge(alpha=0.1).fit(X[:60], y[:60]), X[60:])
-
-
-@pytest.fixture
-def community_settings(tmp_path: Path, database_url: str) -> Settings:
-    return replace(
-        Settings.for_home(tmp_path / "home", database_url=database_url),
-        event_poll_interval=0.05,
-        providers=("CPUExecutionProvider",),
-        intra_op_threads=1,
-    )
-
-
-@pytest.fixture
-def community_hub(community_settings: Settings) -> Iterator[Hub]:
-    with Hub(community_settings) as hub:
-        yield hub
-
-
-@pytest.fixture
-def tokens(community_hub: Hub) -> dict[str, str]:
-    """alice (owner of what she publishes), bob and carol (others), root (admin), and
-    ``alice-read`` (alice's read-only token)."""
-
-    def make(session) -> dict[str, str]:  # type: ignore[no-untyped-def]
-        for name in ("alice", "bob", "carol"):
-            accounts.create_user(session, name)
-        accounts.create_user(session, "root", admin=True)
-        made = {
-            n: accounts.create_token(session, n, scope="write")[0]
-            for n in ("alice", "bob", "carol")
-        }
-        made["root"] = accounts.create_token(session, "root", scope="admin")[0]
-        made["alice-read"] = accounts.create_token(session, "alice", name="ro", scope="read")[0]
-        return made
-
-    return community_hub.db.transaction(make)

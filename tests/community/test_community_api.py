@@ -13,8 +13,8 @@ from hub.server.app import create_app
 
 
 @pytest.fixture
-async def client(aiohttp_client, community_hub):  # type: ignore[no-untyped-def]
-    return await aiohttp_client(create_app(community_hub))
+async def client(aiohttp_client, api_hub):  # type: ignore[no-untyped-def]
+    return await aiohttp_client(create_app(api_hub))
 
 
 async def publish(client, export, token, name="iris", **meta):  # type: ignore[no-untyped-def]
@@ -313,12 +313,12 @@ async def test_openapi_lists_the_community_routes(client) -> None:
 
 
 async def test_collaborators_and_admins_review_and_a_called_out_change_passes(
-    client, community_hub, tokens, iris_v1, iris_v2, ridge_export
+    client, api_hub, tokens, iris_v1, iris_v2, ridge_export
 ) -> None:
     from hub.catalog import access
 
     await publish(client, iris_v1, tokens["alice"])
-    community_hub.db.transaction(lambda s: access.add_collaborator(s, "iris", "carol"))
+    api_hub.db.transaction(lambda s: access.add_collaborator(s, "iris", "carol"))
     first = await (
         await client.post(
             "/api/models/iris/contributions",
@@ -356,14 +356,14 @@ async def test_collaborators_and_admins_review_and_a_called_out_change_passes(
 
 
 async def test_a_model_over_the_memory_budget_fails_the_size_check(
-    aiohttp_client, community_settings, iris_v1, iris_v2
+    aiohttp_client, api_settings, iris_v1, iris_v2
 ) -> None:
     from dataclasses import replace
 
     from hub.api import Hub
     from hub.catalog import accounts
 
-    settings = replace(community_settings, max_loaded_bytes=len(iris_v2.model_bytes) - 1)
+    settings = replace(api_settings, max_loaded_bytes=len(iris_v2.model_bytes) - 1)
     with Hub(settings) as small:
         token = small.db.transaction(
             lambda s: accounts.create_token(s, accounts.create_user(s, "dana").name, scope="write")[

@@ -17,8 +17,8 @@ from hub.client import Client
 
 
 @pytest.fixture
-def live(community_hub):  # type: ignore[no-untyped-def]
-    server = LiveServer(community_hub).start()
+def live(api_hub):  # type: ignore[no-untyped-def]
+    server = LiveServer(api_hub).start()
     yield server
     server.stop()
 

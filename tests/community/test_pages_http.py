@@ -13,8 +13,8 @@ from hub.server.pages.security import CONTENT_SECURITY_POLICY
 
 
 @pytest.fixture
-async def client(aiohttp_client, community_hub):  # type: ignore[no-untyped-def]
-    return await aiohttp_client(create_app(community_hub))
+async def client(aiohttp_client, api_hub):  # type: ignore[no-untyped-def]
+    return await aiohttp_client(create_app(api_hub))
 
 
 async def publish(client, export, token, name="iris", **meta):  # type: ignore[no-untyped-def]
@@ -95,7 +95,7 @@ async def test_login_sets_a_strict_http_only_cookie_and_forms_need_the_csrf_toke
     assert "Log in" in await (await client.get("/")).text()
 
 
-async def test_a_revoked_token_ends_the_session_quietly(client, community_hub, tokens) -> None:
+async def test_a_revoked_token_ends_the_session_quietly(client, api_hub, tokens) -> None:
     from hub.catalog import accounts
 
     page = await client.get("/login")
@@ -107,7 +107,7 @@ async def test_a_revoked_token_ends_the_session_quietly(client, community_hub, t
         for row in accounts.list_tokens(session, "carol"):
             accounts.revoke_token(session, row.id)
 
-    community_hub.db.transaction(revoke)
+    api_hub.db.transaction(revoke)
     resp = await client.get("/")
     assert resp.status == 200
     text = await resp.text()
