@@ -1,8 +1,10 @@
 """Which model versions are loaded: lazy loading, least-recently-used eviction under a budget.
 
-The budget is ``max_loaded_bytes`` (counted as the size of each version's ONNX file) and
-``max_loaded_models``. Eviction is invisible to clients: the next request simply reloads. A
-retired model stops taking new requests at once and is closed when its last request finishes.
+The budget is ``max_loaded_bytes`` (counted as what each load really cost: resident memory
+measured around the session's build and warm-up, never less than its files; see
+:mod:`hub.serving.memory`) and ``max_loaded_models``. Eviction is invisible to clients: the
+next request simply reloads. A retired model stops taking new requests at once and is closed
+when its last request finishes.
 """
 
 from __future__ import annotations

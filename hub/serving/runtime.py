@@ -254,7 +254,10 @@ class InferenceRuntime:
         return entries
 
     def snapshot(self) -> list[dict[str, Any]]:
-        """Loaded versions with their providers and queue depth (for /metrics)."""
+        """Loaded versions with their providers and queue depth (for /metrics), and
+        ``loaded_bytes``: what each load measurably cost (resident memory grown across session
+        build and warm-up, at least its files), the figure counted against
+        ``ONNXHUB_MAX_LOADED_BYTES``."""
         return [
             {
                 "model": r.model.info.model,
@@ -262,6 +265,7 @@ class InferenceRuntime:
                 "providers": r.model.providers,
                 "queue_depth": r.batcher.queue_depth,
                 "in_flight": r.batcher.in_flight,
+                "loaded_bytes": r.model.size,
             }
             for r in self.residency.residents()
         ]

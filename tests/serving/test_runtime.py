@@ -73,6 +73,21 @@ async def test_byte_budget_keeps_one_model(scales: Hub) -> None:
         await runtime.close()
 
 
+async def test_snapshot_reports_the_measured_load_cost(scales: Hub) -> None:
+    """Each loaded version's ``loaded_bytes`` is what the budget counts: at least its file."""
+    runtime = await _runtime(scales)
+    try:
+        await runtime.load("s2")
+        await runtime.load("s3")
+        costs = {r["model"]: r["loaded_bytes"] for r in runtime.snapshot()}
+        assert set(costs) == {"s2", "s3"}
+        for name, cost in costs.items():
+            assert isinstance(cost, int) and cost >= scales.get_version(name).size > 0
+        assert sum(costs.values()) == runtime.residency.loaded_bytes
+    finally:
+        await runtime.close()
+
+
 async def test_unload_refuses_until_load(scales: Hub) -> None:
     runtime = await _runtime(scales)
     try:
