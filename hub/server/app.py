@@ -22,18 +22,16 @@ and, above that, ``ONNXHUB_MODEL_OPTIONS``.
 from __future__ import annotations
 
 import logging
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator
 
 from aiohttp import web
 
-from hub.errors import HubError, RequestTooLarge, Unavailable
 from hub.server import api as catalog_api
 from hub.server import endpoints_health, endpoints_models, endpoints_repository
 from hub.server.auth import install_auth
 from hub.server.catalog_follower import FOLLOWER, build_follower
-from hub.server.guards import guard
+from hub.server.front import install_front
 from hub.server.keys import (
     BROADCASTER,
     CODEC,
@@ -46,57 +44,12 @@ from hub.server.keys import (
 )
 from hub.server.metrics import ServerMetrics
 from hub.server.pages import install_pages
-from hub.server.responses import error_response
 from hub.server.sse import catalog_event, stream_events
 from hub.serving.events import EventBroadcaster
 from hub.serving.runtime import InferenceRuntime
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@web.middleware
-async def render_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every failure becomes ``{"error": ...}`` with the status its exception carries.
-
-    An unexpected exception is a 500 whose body says only ``internal error`` and an
-    ``error_id``; the traceback is logged with the same id, never sent to the client.
-    """
-    try:
-        return await handler(request)
-    except HubError as exc:
-        status, message = exc.status, exc.message
-        headers = None
-        if isinstance(exc, Unavailable):
-            headers = {"Retry-After": str(max(1, round(exc.retry_after or 1)))}
-    except web.HTTPRequestEntityTooLarge:
-        limit = request.app[SETTINGS].max_request_bytes
-        status, message, headers = (
-            413,
-            RequestTooLarge(f"request body exceeds the limit of {limit} bytes").message,
-            None,
-        )
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        status, message, headers = exc.status, exc.reason, None
-    except Exception:
-        error_id = uuid.uuid4().hex[:12]
-        log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
-        request.app[METRICS].observe_error(500)
-        return error_response(
-            500, f"internal error (id {error_id}, in the server log)", error_id=error_id
-        )
-    request.app[METRICS].observe_error(status)
-    return error_response(status, message, headers)
-
-
-@web.middleware
-async def refuse_cross_site(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Foreign ``Host``, foreign ``Origin`` and form-type bodies: see :mod:`hub.server.guards`."""
-    settings = request.app[SETTINGS]
-    guard(request, settings.allowed_hosts, settings.allowed_origins)
-    return await handler(request)
 
 
 async def _runtime_context(app: web.Application) -> AsyncIterator[None]:
@@ -130,13 +83,6 @@ async def _runtime_context(app: web.Application) -> AsyncIterator[None]:
         await runtime.close()
 
 
-async def _one_json_content_type(_request: web.Request, response: web.StreamResponse) -> None:
-    """``application/json`` for every JSON body, whichever route or library wrote it (aiohttp's
-    ``json_response`` adds ``; charset=utf-8``, which kserve's client does not accept)."""
-    if response.headers.get("Content-Type", "").startswith("application/json;"):
-        response.headers["Content-Type"] = "application/json"
-
-
 async def _codec_context(app: web.Application) -> AsyncIterator[None]:
     """Threads that decode and encode large bodies, so the event loop never does."""
     app[CODEC] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="onnxhub-codec")
@@ -161,7 +107,6 @@ def create_app(hub: Any, settings: Settings | None = None) -> web.Application:
     settings = settings or hub.settings
     app = web.Application(
         client_max_size=settings.max_request_bytes,
-        middlewares=[render_errors, refuse_cross_site],
         # Bodies are inflated by hub.server.body, off the event loop and under the limit.
         handler_args={"auto_decompress": False, "keepalive_timeout": settings.keepalive_timeout},
     )
@@ -170,8 +115,8 @@ def create_app(hub: Any, settings: Settings | None = None) -> web.Application:
     app[METRICS] = ServerMetrics()
     app[BROADCASTER] = EventBroadcaster()
     app[SERVER_STATE] = ServerState()
+    install_front(app)
     app.cleanup_ctx.append(_codec_context)
-    app.on_response_prepare.append(_one_json_content_type)
     app.cleanup_ctx.append(_runtime_context)
     app.on_shutdown.append(_on_shutdown)
     endpoints_health.add_routes(app)

@@ -1,7 +1,8 @@
 """Authentication and model access on every route of the server.
 
-``install_auth(app, mode)`` adds a middleware that resolves ``Authorization: Bearer <token>``
-into a :class:`~hub.catalog.accounts.Principal` (``request[PRINCIPAL]``) and enforces:
+:func:`authenticate` (run for every request by :mod:`hub.server.front`; ``install_auth(app,
+mode)`` sets up its gate) resolves ``Authorization: Bearer <token>`` into a
+:class:`~hub.catalog.accounts.Principal` (``request[PRINCIPAL]``) and enforces:
 
 - ``mode="public-read"`` (default, ``ONNXHUB_AUTH``): anonymous callers may read and infer on
   public models; ``mode="required"``: every route but ``/v2/health/*`` needs a valid token.
@@ -131,8 +132,8 @@ def _route_path(request: web.Request) -> str:
     return info.canonical if info is not None else request.path
 
 
-@web.middleware
 async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Resolve the caller, check its access to the model the route names, then ``handler``."""
     if request.path.startswith("/v2/health/"):
         return await handler(request)
     gate = request.app[AUTH_GATE]
@@ -229,7 +230,8 @@ def _auth_context(
 
 
 def install_auth(app: web.Application, mode: str | None = None) -> None:
-    """Add the auth middleware and the gate's lifecycle to ``app`` (before it starts).
+    """Add the auth gate's lifecycle to ``app`` (before it starts; :mod:`hub.server.front` runs
+    :func:`authenticate`).
 
     ``mode`` is ``public-read`` or ``required`` (default: ``ONNXHUB_AUTH``, else public-read);
     a wrong value is InvalidInput at once, not at the first request.
@@ -240,7 +242,6 @@ def install_auth(app: web.Application, mode: str | None = None) -> None:
     if mode not in AUTH_MODES:
         raise InvalidInput(f"ONNXHUB_AUTH must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
     app[AUTH_MODE] = mode
-    app.middlewares.append(authenticate)
     app.cleanup_ctx.append(_auth_context(BROADCASTER))
 
 

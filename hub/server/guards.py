@@ -34,8 +34,10 @@ HEALTH_PREFIX = "/v2/health/"
 PAGE_FORM_TYPES = frozenset({"application/x-www-form-urlencoded"})
 
 
+@functools.lru_cache(maxsize=256)
 def host_name(host: str) -> str:
-    """``"[::1]:8080"`` -> ``"::1"``, ``"Example.com.:80"`` -> ``"example.com"``."""
+    """``"[::1]:8080"`` -> ``"::1"``, ``"Example.com.:80"`` -> ``"example.com"`` (cached: a
+    server sees few distinct Host values, and a flood of new ones only cycles the cache)."""
     host = host.strip().lower()
     if host.startswith("["):
         host = host[1 : host.find("]")] if "]" in host else host[1:]
@@ -59,11 +61,16 @@ def _loopback_host(host: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=8)
+def _names(allowed: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(host_name(h) for h in allowed)
+
+
 def check_host(request: web.Request, allowed: tuple[str, ...]) -> None:
     """Forbidden (403) when ``request``'s Host is not one this server answers for."""
     name = host_name(request.headers.get("Host", ""))
     if allowed:
-        if "*" in allowed or name in {host_name(h) for h in allowed}:
+        if "*" in allowed or name in _names(allowed):
             return
     else:
         transport = request.transport

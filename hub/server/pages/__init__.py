@@ -14,9 +14,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from hub.server.auth import authenticate
 from hub.server.pages import views_auth, views_contributions, views_dashboard, views_models
-from hub.server.pages.security import add_security_headers, session_to_bearer
 
 STATIC = Path(__file__).resolve().parent / "static"
 _NAME = r"{name:[A-Za-z0-9][A-Za-z0-9._-]{0,199}}"
@@ -39,8 +37,8 @@ def _date(iso: str | None) -> str:
 
 
 def install_pages(app: web.Application) -> None:
-    """Add the pages, their static files, the session middleware and the security headers
-    to ``app`` (call after :func:`hub.server.auth.install_auth`)."""
+    """Add the pages and their static files to ``app`` (the session cookie and the security
+    headers are :mod:`hub.server.front`'s)."""
     environment = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("hub.server.pages", "templates"),
@@ -49,11 +47,6 @@ def install_pages(app: web.Application) -> None:
     )
     environment.filters["filesize"] = _filesize
     environment.filters["date"] = _date
-    if authenticate in app.middlewares:
-        app.middlewares.insert(app.middlewares.index(authenticate), session_to_bearer)
-    else:
-        app.middlewares.append(session_to_bearer)
-    app.on_response_prepare.append(add_security_headers)
     router = app.router
     router.add_get("/", views_models.catalog)
     router.add_get("/login", views_auth.login_page)

@@ -9,9 +9,10 @@
   as ``csrf_token`` and page handlers compare it (constant time); a script's ``fetch`` to
   ``/api`` or ``/v2`` with the session cookie must send it as ``X-CSRF-Token``, or the request
   runs anonymously. SameSite=Strict already keeps both cookies off cross-site requests.
-- Headers on every response: a strict ``Content-Security-Policy`` (scripts and styles only
-  from this server's ``/static/``, no inline script, no framing), ``X-Content-Type-Options``,
-  ``Referrer-Policy`` and ``X-Frame-Options``.
+- Headers on every response (set by :func:`hub.server.front.finish_headers`): a strict
+  ``Content-Security-Policy`` (scripts and styles only from this server's ``/static/``, no
+  inline script, no framing), ``X-Content-Type-Options``, ``Referrer-Policy`` and
+  ``X-Frame-Options``.
 """
 
 from __future__ import annotations
@@ -113,7 +114,6 @@ def _with_bearer(request: web.Request, token: str) -> web.Request:
     return request.clone(headers=headers)
 
 
-@web.middleware
 async def session_to_bearer(request: web.Request, handler: Any) -> web.StreamResponse:
     """Act with the session cookie's token where a browser may (see the module docstring).
 
@@ -134,12 +134,6 @@ async def session_to_bearer(request: web.Request, handler: Any) -> web.StreamRes
         response = await handler(request)
         clear_session(response)
     return response
-
-
-async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare``: the security headers on every response."""
-    for key, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(key, value)
 
 
 def set_csrf_cookie(request: web.Request, response: web.StreamResponse) -> None:

@@ -1,0 +1,107 @@
+"""The request front: the one middleware every request passes, and the headers every response gets.
+
+In order, for each request:
+
+1. **Errors**: every failure becomes ``{"error": ...}`` with the status its exception carries
+   (:func:`render_error`); an unexpected exception is a 500 that names only an ``error_id``,
+   logged with its traceback.
+2. **Cross-site guard**: foreign ``Host``, foreign ``Origin`` and form-type bodies
+   (:mod:`hub.server.guards`).
+3. **Session**: a browser's session cookie stands for ``Authorization: Bearer``
+   (:func:`hub.server.pages.security.session_to_bearer`), only when the request carries one.
+4. **Authentication and model access** (:func:`hub.server.auth.authenticate`).
+
+One middleware instead of one per stage: aiohttp wraps the handler in a coroutine layer per
+middleware (plus one of its own per middleware list), and on a one-row inference request those
+layers were a measurable share of the server's CPU (bench/RESULTS.md, issue 15).
+
+Every response, whichever route or library wrote it, gets the security headers of
+:data:`hub.server.pages.security.SECURITY_HEADERS` and a bare ``application/json`` content
+type for JSON (aiohttp's ``json_response`` adds ``; charset=utf-8``, which kserve's client does
+not accept).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from hub.errors import HubError, RequestTooLarge, Unavailable
+from hub.server.auth import authenticate
+from hub.server.guards import guard
+from hub.server.keys import METRICS, SETTINGS
+from hub.server.pages.security import SECURITY_HEADERS, SESSION_COOKIE, session_to_bearer
+from hub.server.responses import error_response
+
+log = logging.getLogger(__name__)
+
+
+def render_error(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The JSON error response for ``exc`` (re-raised when it is an HTTP redirect)."""
+    headers = None
+    if isinstance(exc, HubError):
+        status, message = exc.status, exc.message
+        if isinstance(exc, Unavailable):
+            headers = {"Retry-After": str(max(1, round(exc.retry_after or 1)))}
+    elif isinstance(exc, web.HTTPRequestEntityTooLarge):
+        limit = request.app[SETTINGS].max_request_bytes
+        status = 413
+        message = RequestTooLarge(f"request body exceeds the limit of {limit} bytes").message
+    elif isinstance(exc, web.HTTPException):
+        if exc.status < 400:
+            raise exc
+        status, message = exc.status, exc.reason
+    else:
+        error_id = uuid.uuid4().hex[:12]
+        log.error(
+            "unhandled error %s on %s %s",
+            error_id,
+            request.method,
+            request.path,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        request.app[METRICS].observe_error(500)
+        return error_response(
+            500, f"internal error (id {error_id}, in the server log)", error_id=error_id
+        )
+    request.app[METRICS].observe_error(status)
+    return error_response(status, message, headers)
+
+
+def _has_session(request: web.Request) -> bool:
+    return "Cookie" in request.headers and SESSION_COOKIE in request.cookies
+
+
+@web.middleware
+async def front(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Stages 1-4 of the module docstring around ``handler``."""
+    try:
+        settings = request.app[SETTINGS]
+        guard(request, settings.allowed_hosts, settings.allowed_origins)
+        if _has_session(request):
+
+            async def authenticated(request: web.Request) -> web.StreamResponse:
+                return await authenticate(request, handler)
+
+            return await session_to_bearer(request, authenticated)
+        return await authenticate(request, handler)
+    except Exception as exc:  # noqa: BLE001 - every failure is rendered, see render_error
+        return render_error(request, exc)
+
+
+async def finish_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the security headers and a bare JSON content type."""
+    headers = response.headers
+    for key, value in SECURITY_HEADERS.items():
+        headers.setdefault(key, value)
+    if headers.get("Content-Type", "").startswith("application/json;"):
+        headers["Content-Type"] = "application/json"
+
+
+def install_front(app: web.Application) -> None:
+    """Add :func:`front` and :func:`finish_headers` to ``app`` (before it starts)."""
+    app.middlewares.append(front)
+    app.on_response_prepare.append(finish_headers)
