@@ -209,10 +209,59 @@ async def run_level(
     return out
 
 
+def scrape_latency(metrics_url, model):
+    """(successful requests, {bucket upper bound in s: cumulative count}) for ``model`` from
+    onnxhub's ``/metrics`` (``onnxhub_inference_latency_seconds``: measured from the handler's
+    start to the response, queueing in the batcher included)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(metrics_url, timeout=10) as r:
+        text = r.read().decode()
+    count, buckets = 0, {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "onnxhub_inference_latency_seconds":
+            continue
+        for s in family.samples:
+            if s.labels.get("model") != model:
+                continue
+            if s.name.endswith("_bucket"):
+                buckets[float(s.labels["le"])] = s.value
+            elif s.name.endswith("_count"):
+                count = s.value
+    return count, buckets
+
+
+def accepted_stats(before, after, wall):
+    """Accepted requests/s and the bound of the bucket holding their 99th percentile (ms)."""
+    count = after[0] - before[0]
+    out = {"accepted": int(count), "accepted_rps": round(count / wall, 1) if wall else None}
+    if count > 0:
+        for bound in sorted(after[1]):
+            if after[1][bound] - before[1].get(bound, 0) >= 0.99 * count:
+                out["accepted_p99_ms_le"] = None if bound == float("inf") else bound * 1000
+                break
+    return out
+
+
 def run_level_wrk(
-    url, body, concurrency, warmup, duration, timeout_s, server_pid=None, rows_per_req=1
+    url,
+    body,
+    concurrency,
+    warmup,
+    duration,
+    timeout_s,
+    server_pid=None,
+    rows_per_req=1,
+    metrics=None,
 ):
-    """Same measurement with wrk (C, epoll) + v2_post.lua; one wrk thread."""
+    """Same measurement with wrk (C, epoll) + v2_post.lua; one wrk thread.
+
+    ``metrics`` = (metrics URL, model): the overload cell; wrk also counts 503 answers and
+    their ``Retry-After`` headers, and the server's own histogram gives the accepted
+    requests' rate and 99th percentile (wrk's percentiles mix accepted and refused ones).
+    """
     import resource
     import shutil
     import subprocess
@@ -229,6 +278,8 @@ def run_level_wrk(
         f.write(body)
         body_path = f.name
     env = dict(os.environ, WRK_BODY=body_path, WRK_CONTENT_TYPE=headers["Content-Type"])
+    if metrics:
+        env["WRK_COUNT_STATUS"] = "1"
     if HEADER_LEN in headers:
         env["WRK_HEADER_LEN"] = headers[HEADER_LEN]
     base = [wrk, "-t1", f"-c{concurrency}", "--timeout", f"{int(timeout_s)}s", "-s", lua]
@@ -242,6 +293,7 @@ def run_level_wrk(
             )
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         srv0 = proc_tree_cpu_ticks(server_pid) if server_pid else 0
+        scraped0 = scrape_latency(*metrics) if metrics else None
         w0 = time.perf_counter()
         p = subprocess.run(
             base[:3] + [f"-d{max(1, round(duration))}s"] + base[3:] + [url],
@@ -251,6 +303,7 @@ def run_level_wrk(
             text=True,
         )
         wall = time.perf_counter() - w0
+        scraped1 = scrape_latency(*metrics) if metrics else None
         srv1 = proc_tree_cpu_ticks(server_pid) if server_pid else 0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
@@ -269,6 +322,7 @@ def run_level_wrk(
         "p99_ms": res["p99_ms"],
         "mean_ms": res["mean_ms"],
         "errors": res["errors"],
+        "non2xx": res.get("non2xx"),
         # wrk's own CPU over its whole run (process exits at the end of the window)
         "client_cpu_pct": round(
             100.0 * ((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)) / wall, 1
@@ -277,6 +331,10 @@ def run_level_wrk(
     if server_pid:
         hz = os.sysconf("SC_CLK_TCK")
         out["server_cpu_pct"] = round(100.0 * (srv1 - srv0) / hz / wall, 1)
+    if metrics:
+        out["status_503"] = res.get("status_503")
+        out["retry_after"] = res.get("retry_after")
+        out.update(accepted_stats(scraped0, scraped1, wall))
     return out
 
 
@@ -306,6 +364,13 @@ def main():
         "--server-pid", type=int, default=0, help="report CPU%% of this PID + descendants"
     )
     ap.add_argument("--label", default="", help="free text copied into each JSON line")
+    ap.add_argument(
+        "--metrics-url",
+        default="",
+        help="overload cell (wrk only): onnxhub's /metrics URL; adds status_503, retry_after, "
+        "accepted_rps and accepted_p99_ms_le (from the server's latency histogram)",
+    )
+    ap.add_argument("--model", default="", help="model label in /metrics (with --metrics-url)")
     ap.add_argument(
         "--engine",
         choices=["aiohttp", "wrk"],
@@ -385,6 +450,7 @@ def main():
                 args.timeout,
                 args.server_pid,
                 args.batch,
+                (args.metrics_url, args.model) if args.metrics_url else None,
             )
             res["generator"] = "wrk/v2_post.lua"
         else:
@@ -403,6 +469,8 @@ def main():
             res["generator"] = f"loadgen.py/aiohttp/{loop_kind}"
         res["batch"] = args.batch
         res["body"] = "binary" if args.binary else "json"
+        if args.metrics_url:
+            res["body"] = "overload"
         if args.label:
             res["label"] = args.label
         print(json.dumps(res), flush=True)

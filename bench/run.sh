@@ -11,14 +11,18 @@
 #            batch 1 and 32, on the server core (bench/ort_floor.py)
 #   http     HTTP floor (bench/http_floor.py: parse the V2 body, canned V2 answer) and
 #   onnxhub  `onnxhub serve`, both started once; per model the two are driven back to
-#            back: JSON [1,F] bodies at each CONC, then BIN_BATCH-row binary-tensor bodies
-#            (tritonclient's format) at BIN_CONC
+#            back: JSON [1,F] bodies at each CONC, then binary-tensor bodies (tritonclient's
+#            format) of each BIN_BATCH rows at BIN_CONC
+#   overload a second `onnxhub serve` with a small queue (ONNXHUB_MAX_QUEUE=OVERLOAD_QUEUE),
+#            JSON [1,F] bodies at OVERLOAD_CONC connections: wrk counts the 503 answers and
+#            their Retry-After, the server's /metrics gives the accepted requests' rate and p99
 #   mlserver MLServer 1.7.1 (PEERS=1) through $PEERS_DIR/run_mlserver.sh, MLSERVER_MODES,
 #            JSON [1,F] bodies at each CONC
 #
 # Knobs (defaults in brackets):
 #   MODELS [lr rf mlp]   CONC [1,8,64]   DURATION [10] s   WARMUP [2] s   PEERS [1]
-#   LEGS ["ort http onnxhub mlserver"]   BINARY [1]  BIN_BATCH [32]  BIN_CONC [8]
+#   LEGS ["ort http onnxhub overload mlserver"]   BINARY [1]  BIN_BATCH [32,256]  BIN_CONC [8]
+#   OVERLOAD_CONC [512]  OVERLOAD_QUEUE [64]
 #   ENGINE [wrk] (or aiohttp, see loadgen.py)   CLIENT_CPU [0]   SERVER_CPU [1]
 #   MLSERVER_MODES ["nobatch batch"]   PEERS_DIR [<repo>/../shared/peers] (setup.sh, run_mlserver.sh)
 #   BENCH_WORK [/tmp/onnxhub-bench]  OUT [$BENCH_WORK/results/<UTC time>]
@@ -34,9 +38,11 @@ CONC="${CONC:-1,8,64}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 PEERS="${PEERS:-1}"
-LEGS="${LEGS:-ort http onnxhub mlserver}"
+LEGS="${LEGS:-ort http onnxhub overload mlserver}"
 BINARY="${BINARY:-1}"
-BIN_BATCH="${BIN_BATCH:-32}"
+BIN_BATCH="$(echo "${BIN_BATCH:-32,256}" | tr ',' ' ')"
+OVERLOAD_CONC="${OVERLOAD_CONC:-512}"
+OVERLOAD_QUEUE="${OVERLOAD_QUEUE:-64}"
 BIN_CONC="${BIN_CONC:-8}"
 ENGINE="${ENGINE:-wrk}"
 CLIENT_CPU="${CLIENT_CPU-0}"
@@ -124,7 +130,8 @@ json.dump({"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "git": rev
            "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__, "sklearn": sklearn.__version__,
            "wrk": wrk, "models": "$MODELS", "conc": "$CONC", "duration": $DURATION, "warmup": $WARMUP,
            "engine": "$ENGINE", "client_cpu": "$CLIENT_CPU", "server_cpu": "$SERVER_CPU",
-           "bin_batch": $BIN_BATCH, "bin_conc": $BIN_CONC,
+           "bin_batch": "$BIN_BATCH", "bin_conc": $BIN_CONC,
+           "overload_conc": $OVERLOAD_CONC, "overload_queue": $OVERLOAD_QUEUE,
            "onnxhub_env": {k: v for k, v in os.environ.items() if k.startswith("ONNXHUB_")}},
           open(sys.argv[1], "w"), indent=1)
 EOF
@@ -152,7 +159,8 @@ for m in $MODELS; do [[ -f "$BENCH_WORK/served/$m.json" ]] || { note "no served/
 # -- ort: in-process floor on the server core ---------------------------------------------------
 if has_leg ort; then
   meta ort; note "ort floor"
-  "${SPIN[@]}" "$PY" "$HERE/ort_floor.py" --models "$(echo $MODELS | tr ' ' ,)" --duration 5 --warmup 1 | tee -a "$RES"
+  "${SPIN[@]}" "$PY" "$HERE/ort_floor.py" --models "$(echo $MODELS | tr ' ' ,)" \
+    --batches "$(echo 1 $BIN_BATCH | tr ' ' ,)" --duration 5 --warmup 1 | tee -a "$RES"
 fi
 
 # -- http floor and onnxhub, driven back to back per model --------------------------------------
@@ -190,20 +198,43 @@ for m in $MODELS; do
     note "onnxhub, $m, JSON c=$CONC"
     drive onnxhub "$m" "http://127.0.0.1:$HUB_PORT/v2/models/$m/infer" "$HUB_PID" "$CONC" 1 0 "$iname" "$nf"
   fi
-  if [[ "$BINARY" == 1 ]]; then
+  [[ "$BINARY" == 1 ]] && for rows in $BIN_BATCH; do
     if [[ -n "$FLOOR_PID" ]]; then
-      note "http floor, $m, binary [$BIN_BATCH,$nf] c=$BIN_CONC"
-      drive http_floor "$m" "http://127.0.0.1:$FLOOR_PORT/v2/models/$m/infer" "$FLOOR_PID" "$BIN_CONC" "$BIN_BATCH" 1 "$iname" "$nf"
+      note "http floor, $m, binary [$rows,$nf] c=$BIN_CONC"
+      drive http_floor "$m" "http://127.0.0.1:$FLOOR_PORT/v2/models/$m/infer" "$FLOOR_PID" "$BIN_CONC" "$rows" 1 "$iname" "$nf"
     fi
     if [[ -n "$HUB_PID" ]]; then
-      note "onnxhub, $m, binary [$BIN_BATCH,$nf] c=$BIN_CONC"
-      drive onnxhub "$m" "http://127.0.0.1:$HUB_PORT/v2/models/$m/infer" "$HUB_PID" "$BIN_CONC" "$BIN_BATCH" 1 "$iname" "$nf"
+      note "onnxhub, $m, binary [$rows,$nf] c=$BIN_CONC"
+      drive onnxhub "$m" "http://127.0.0.1:$HUB_PORT/v2/models/$m/infer" "$HUB_PID" "$BIN_CONC" "$rows" 1 "$iname" "$nf"
     fi
-  fi
+  done
 done
 [[ -n "$HUB_PID" ]] && { stop_pid "$HUB_PID"; note "onnxhub stopped"; }
 [[ -n "$FLOOR_PID" ]] && stop_pid "$FLOOR_PID"
 PIDS=()
+
+# -- overload: many more connections than a small queue holds --------------------------------
+if has_leg overload; then
+  OV_PORT=$((HUB_PORT + 1))
+  ONNXHUB_MAX_QUEUE="$OVERLOAD_QUEUE" "${SPIN[@]}" "$ONNXHUB" serve --host 127.0.0.1 --port "$OV_PORT" \
+    > "$LOGS/onnxhub-overload.log" 2>&1 &
+  OV_PID=$!; PIDS+=("$OV_PID")
+  if wait_ready "http://127.0.0.1:$OV_PORT/v2/health/ready" "$OV_PID" 60; then
+    for m in $MODELS; do
+      nf="$(feat "$m")"; iname="$(input_name "$m")"
+      wait_ready "http://127.0.0.1:$OV_PORT/v2/models/$m/ready" "$OV_PID" 60 || true
+      meta "overload $m"
+      note "onnxhub (ONNXHUB_MAX_QUEUE=$OVERLOAD_QUEUE), $m, JSON c=$OVERLOAD_CONC"
+      "${CPIN[@]}" "$PY" "$HERE/loadgen.py" --engine wrk --url "http://127.0.0.1:$OV_PORT/v2/models/$m/infer" \
+        --features "$nf" --input-name "$iname" --concurrency "$OVERLOAD_CONC" --warmup "$WARMUP" \
+        --duration "$DURATION" --server-pid "$OV_PID" --metrics-url "http://127.0.0.1:$OV_PORT/metrics" \
+        --model "$m" --label "server=onnxhub model=$m" | tee -a "$RES"
+    done
+  else
+    note "onnxhub (overload) did not become ready, see $LOGS/onnxhub-overload.log"
+  fi
+  stop_pid "$OV_PID"; PIDS=()
+fi
 
 # -- MLServer (the peer) ------------------------------------------------------------------------
 if has_leg mlserver && [[ "$PEERS" == 1 ]]; then

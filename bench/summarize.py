@@ -12,6 +12,11 @@ is the median over the runs that have it, n shown). Targets checked:
   against its default, no adaptive batching)
 * binary-tensor 32-row requests: onnxhub rows/s against the in-process
   onnxruntime batch-32 rows/s (reported) and the binary HTTP floor's (>= 70 %, issue 15)
+* binary-tensor 256-row requests: onnxhub rows/s >= 50 % of in-process onnxruntime's at
+  batch 256 (rows/s at the median call time)
+* overload (``body`` "overload": c=512 against a small queue): the accepted requests' p99
+  (bucket bound of the server's histogram), the 503 answers and their Retry-After, and the
+  accepted req/s against the c=64 JSON figure
 
 The targets are issue 15's (2026-11-30); the sections of RESULTS.md before it used 60 %,
 +0.3 ms and 5x.
@@ -35,6 +40,8 @@ C_TARGET = 64
 FLOOR_SHARE_TARGET = 0.75
 LATENCY_SLACK_MS = 0.15
 MLSERVER_FACTOR_TARGET = 7.0
+BIN_FLOOR_TARGET = (32, 0.70)
+BIN_ORT_TARGET = (256, 0.50)
 
 
 def med(xs):
@@ -201,6 +208,67 @@ def main() -> None:
             else f"{pct(norm)} ({f(g(fl64, 'us'), 0)} / {f(g(hub64, 'us'), 0)} µs)"
         )
         print(f"| {m} | {s_share} | {s_lat} | {s_ml} | {s_ml2} | {s_norm} |")
+
+    # -- binary targets ------------------------------------------------------------------------
+    bin_conc = sorted({k[4] for k in serve if k[2] == "binary"})
+    if bin_conc:
+        bc = bin_conc[0]
+        (fb, ftarget), (ob, otarget) = BIN_FLOOR_TARGET, BIN_ORT_TARGET
+        print(
+            f"\n| model | {fb}-row binary c={bc}: onnxhub / floor rows/s (>= {pct(ftarget)}) "
+            f"| same, CPU-normalised (floor µs/req / onnxhub µs/req) "
+            f"| {ob}-row binary c={bc}: onnxhub / ORT batch {ob} rows/s at p50 (>= {pct(otarget)}) |"
+        )
+        print("|---|---|---|---|")
+        for m in models:
+            h = cell(serve, "onnxhub", m, bc, "binary", fb)
+            fl = cell(serve, "http_floor", m, bc, "binary", fb)
+            share = ratio(g(h, "rows"), g(fl, "rows"))
+            norm = ratio(g(fl, "us"), g(h, "us"))
+            s_fl = (
+                "-"
+                if share is None
+                else f"{pct(share)} ({f(g(h, 'rows'), 0)} / {f(g(fl, 'rows'), 0)}) "
+                + ("**met**" if share >= ftarget else "**missed**")
+            )
+            s_norm = (
+                "-"
+                if norm is None
+                else f"{pct(norm)} ({f(g(fl, 'us'), 0)} / {f(g(h, 'us'), 0)} µs) "
+                + ("**met**" if norm >= ftarget else "**missed**")
+            )
+            h2 = cell(serve, "onnxhub", m, bc, "binary", ob)
+            o2 = ort_rows_p50(m, ob)
+            share2 = ratio(g(h2, "rows"), o2)
+            s_ort = (
+                "-"
+                if share2 is None
+                else f"{pct(share2)} ({f(g(h2, 'rows'), 0)} / {f(o2, 0)}) "
+                + ("**met**" if share2 >= otarget else "**missed**")
+            )
+            print(f"| {m} | {s_fl} | {s_norm} | {s_ort} |")
+
+    # -- overload ------------------------------------------------------------------------------
+    overload = {k: v for k, v in serve.items() if k[2] == "overload"}
+    if overload:
+        print("\n### Overload (one-row JSON, many connections against a small queue)\n")
+        print(
+            "| model | conc | answers/s | accepted req/s | accepted / c=64 JSON req/s "
+            "| accepted p99 <= ms (server histogram) | wrk p99 ms (all answers) | 503 | "
+            "503 with Retry-After | other errors | n |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for (_, m, _, _, c), rs in sorted(overload.items(), key=lambda kv: order.get(kv[0][1], 9)):
+            acc = med([r.get("accepted_rps") for r in rs])
+            base = g(cell(serve, "onnxhub", m, C_TARGET), "rps")
+            n503 = sum(r.get("status_503") or 0 for r in rs)
+            other = sum((r.get("errors") or 0) - (r.get("status_503") or 0) for r in rs)
+            print(
+                f"| {m} | {c} | {f(med([r['rps'] for r in rs]))} | {f(acc)} | {pct(ratio(acc, base))} "
+                f"| {f(med([r.get('accepted_p99_ms_le') for r in rs]), 1)} "
+                f"| {f(med([r['p99_ms'] for r in rs]), 1)} | {n503:,} "
+                f"| {sum(r.get('retry_after') or 0 for r in rs):,} | {other:,} | {len(rs)} |"
+            )
 
     # -- JSON [1, F] requests ------------------------------------------------------------------
     print("\n### JSON requests, one row each (req/s = rows/s)\n")

@@ -25,6 +25,34 @@ if hlen and hlen ~= "" then
   wrk.headers["Inference-Header-Content-Length"] = hlen
 end
 
+-- $WRK_COUNT_STATUS=1 (the overload cell): count 503 answers and those carrying Retry-After.
+-- Off by default: a response() callback makes wrk parse every response in Lua.
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+if os.getenv("WRK_COUNT_STATUS") == "1" then
+  n503 = 0
+  retry_after = 0
+  function response(status, headers, body)
+    if status == 503 then
+      n503 = n503 + 1
+      if headers["Retry-After"] or headers["retry-after"] then
+        retry_after = retry_after + 1
+      end
+    end
+  end
+end
+
+local function counted(name)
+  local total = 0
+  for _, thread in ipairs(threads) do
+    total = total + (thread:get(name) or 0)
+  end
+  return total
+end
+
 function done(summary, latency, requests)
   local secs = summary.duration / 1e6
   local e = summary.errors
@@ -32,9 +60,9 @@ function done(summary, latency, requests)
   io.write(string.format(
     '{"generator":"wrk","requests":%d,"duration_s":%.3f,"rps":%.1f,' ..
     '"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"mean_ms":%.3f,"max_ms":%.3f,' ..
-    '"errors":%d,"non2xx":%d,"timeouts":%d}\n',
+    '"errors":%d,"non2xx":%d,"timeouts":%d,"status_503":%d,"retry_after":%d}\n',
     summary.requests, secs, summary.requests / secs,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000,
     latency:percentile(99) / 1000, latency.mean / 1000, latency.max / 1000,
-    errs, e.status, e.timeout))
+    errs, e.status, e.timeout, counted("n503"), counted("retry_after")))
 end
