@@ -47,7 +47,7 @@ Arrays = npt.ArrayLike | Mapping[str, npt.ArrayLike]
 
 
 def _by_name(specs: Specs) -> Mapping[str, InputSpec]:
-    if isinstance(specs, Mapping):
+    if isinstance(specs, (dict, Mapping)):  # dict first: no ABC check
         return specs
     return {spec.name: spec for spec in specs}
 

@@ -89,7 +89,11 @@ class AuthGate:
     async def may_read(self, principal: Principal, name: str | None) -> bool:
         if not name:
             return True
-        record = await self.model_access(name)
+        cached = self._access.get(name)
+        if cached is not None and time.monotonic() - cached[0] < ACCESS_TTL:
+            record = cached[1]  # the common case, without a coroutine per request
+        else:
+            record = await self.model_access(name)
         return record is None or access.can_read(record, principal)
 
 
@@ -117,10 +121,7 @@ def unauthorized(message: str) -> web.Response:
 _BEARER = re.compile(r"^Bearer[ ]+(\S+)[ ]*$", re.IGNORECASE)
 
 
-async def _principal(request: web.Request, gate: AuthGate) -> Principal:
-    header = request.headers.get("Authorization")
-    if header is None:
-        return ANONYMOUS
+async def _principal(header: str, gate: AuthGate) -> Principal:
     match = _BEARER.match(header)
     if match is None:
         raise Unauthorized("malformed Authorization header: expected 'Bearer <token>'")
@@ -138,7 +139,8 @@ async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse
         return await handler(request)
     gate = request.app[AUTH_GATE]
     try:
-        principal = await _principal(request, gate)
+        header = request.headers.get("Authorization")
+        principal = ANONYMOUS if header is None else await _principal(header, gate)
         if gate.mode == "required" and principal.user is None:
             raise Unauthorized("this server requires a token (Authorization: Bearer ...)")
         request[PRINCIPAL] = principal

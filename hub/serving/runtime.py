@@ -326,8 +326,22 @@ class InferenceRuntime:
 
 
 def check_feeds(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> None:
-    """400 for unknown or missing inputs, a wrong datatype, or a shape the graph cannot take."""
-    onnx_feeds.check_feeds(loaded.inputs, feeds, label=loaded.info.ref)
+    """400 for unknown or missing inputs, a wrong datatype, or a shape the graph cannot take.
+
+    Feeds that match the slots exactly pass a quick check; anything else goes through the full
+    check, which accepts what else fits (strings for BYTES) and words the error.
+    """
+    inputs = loaded.inputs
+    if len(feeds) == len(inputs):
+        for name, array in feeds.items():
+            slot = inputs.get(name)
+            if slot is None or array.dtype != slot.dtype or len(array.shape) != len(slot.shape):
+                break
+            if any(d >= 0 and d != n for d, n in zip(slot.shape, array.shape)):
+                break
+        else:
+            return
+    onnx_feeds.check_feeds(inputs, feeds, label=loaded.info.ref)
 
 
 def check_output_rows(
@@ -338,13 +352,20 @@ def check_output_rows(
     rows with 200."""
     if not feeds or not loaded.dynamic_batch_inputs:
         return
-    rows = {int(a.shape[0]) for a in feeds.values() if a.ndim}
-    if len(rows) != 1:
+    count = -1
+    for feed in feeds.values():
+        if feed.ndim:
+            if count < 0:
+                count = feed.shape[0]
+            elif feed.shape[0] != count:
+                return
+    if count < 0:
         return
-    (count,) = rows
     for name, array in zip(names, arrays):
-        shape = list(np.shape(array))
+        # a ZipMap output is a list of dicts, not an array
+        shape = array.shape if isinstance(array, np.ndarray) else np.shape(array)
         if not shape or shape[0] != count:
+            shape = list(shape)
             raise ModelFault(
                 f"model {loaded.info.ref} answered output {name!r} with shape {shape} to a "
                 f"request of {count} rows, though its batch dimension is dynamic; the model "

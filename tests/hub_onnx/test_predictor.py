@@ -30,7 +30,8 @@ def test_the_direct_path_answers_like_the_general_path(hub, logreg) -> None:  # 
     assert set(direct) == set(general) == {o.name for o in predictor.session.get_outputs()}
     for name in direct:
         np.testing.assert_array_equal(direct[name], general[name])
-        np.testing.assert_array_equal(one_row[name], direct[name][:1])
+        # one row and seven may take different onnxruntime kernels: equal to float rounding
+        np.testing.assert_allclose(one_row[name], direct[name][:1], rtol=1e-5, atol=1e-7)
     labels = next(v for v in direct.values() if v.dtype.kind == "i")
     np.testing.assert_array_equal(labels.ravel(), model.predict(X[:7]))
 
