@@ -115,7 +115,9 @@ def reference(folder: Path, info: dict, x: np.ndarray) -> np.ndarray:
     return h
 
 
-def _status(pid: int) -> dict[str, int]:
+def proc_status(pid: int) -> dict[str, int]:
+    """``VmRSS``, ``VmHWM``, ``RssAnon`` and ``RssFile`` of process ``pid`` in bytes, from
+    ``/proc/PID/status`` (empty where it cannot be read)."""
     fields = {}
     try:
         with open(f"/proc/{pid}/status") as handle:
@@ -137,7 +139,7 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            status = _status(self.pid)
+            status = proc_status(self.pid)
             for key in self.peak:
                 self.peak[key] = max(self.peak[key], status.get(key, 0))
             time.sleep(0.02)
@@ -218,7 +220,7 @@ def serve_and_infer(env: dict[str, str], x: np.ndarray) -> tuple[dict, np.ndarra
                 break
             except OSError:
                 time.sleep(0.2)
-        before = _status(proc.pid)
+        before = proc_status(proc.pid)
         sampler = Sampler(proc.pid)
         sampler.start()
         body = json.dumps(
@@ -242,7 +244,7 @@ def serve_and_infer(env: dict[str, str], x: np.ndarray) -> tuple[dict, np.ndarra
         seconds = time.perf_counter() - start
         sampler.stop.set()
         sampler.join()
-        after = _status(proc.pid)
+        after = proc_status(proc.pid)
         got = np.asarray(out["data"], dtype=np.float32).reshape(out["shape"])
         return {
             "seconds": seconds,

@@ -6,8 +6,8 @@
    ``mlp`` into a fresh hub (``ONNXHUB_HOME=<work>/home`` in a new temporary work dir, removed
    at the end unless ``--keep``). ``large_model.py``'s ``write_mlp`` writes a ReLU MLP of
    about ``--mlp-mb`` MB of float32 weights (2048-wide layers, ~25M parameters at 100 MB),
-   published twice: ``mlp100`` as one ONNX file and ``mlp100x`` with its weights as external
-   data files (whatever ``--mlp-mb``, the names stay).
+   published twice: ``mlp<MB>`` as one ONNX file and ``mlp<MB>x`` with its weights as external
+   data files (``mlp100`` and ``mlp100x`` at the default).
 2. Each model is loaded in a fresh Python process, one at a time, through
    ``InferenceRuntime.load`` with ``Settings.from_env()``: the code ``onnxhub serve`` runs on a
    model's first request (fetch, session build, warm-up, inline-run timing). The process reads
@@ -16,7 +16,8 @@
    ``--repeat`` rounds of this; per model the table shows the run with the median counted cost.
 3. Prints a Markdown table (sizes in MB of 10^6 bytes) for bench/RESULTS.md. "RSS growth" is
    the whole process's across ``load``; where it exceeds the counted cost, the load kept memory
-   the budget does not see (e.g. the model's bytes, fetched before the count starts).
+   the budget does not see (the count covers the fetch, build and warm-up on the loader
+   thread; what the event loop's side of ``load`` keeps is outside it).
 
 ``ONNXHUB_*`` settings in the environment apply (e.g. ``ONNXHUB_INTRA_OP_THREADS``), except the
 home and the catalog location: the run never touches a real catalog.
@@ -41,7 +42,7 @@ import numpy as np
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
-from large_model import _status, write_mlp  # noqa: E402  (a sibling script, not a package)
+from large_model import proc_status, write_mlp  # noqa: E402  (a sibling script, not a package)
 
 MB = 1e6
 BENCH_MODELS = ("lr", "rf", "mlp")
@@ -57,7 +58,13 @@ def hub_env(work: Path) -> dict[str, str]:
     return {**env, "ONNXHUB_HOME": str(work / "home"), "BENCH_WORK": str(work)}
 
 
-def build(work: Path, mlp_bytes: int) -> list[str]:
+def mlp_names(mlp_mb: float) -> tuple[str, str]:
+    """The large MLP's names, one file and external data: ``mlp100``, ``mlp100x`` at 100 MB."""
+    name = f"mlp{mlp_mb:g}"
+    return name, f"{name}x"
+
+
+def build(work: Path, mlp_mb: float) -> list[str]:
     """Publish the bench models and the large MLP (one file and external data); their names."""
     env = hub_env(work)
     for script, args in (
@@ -76,16 +83,17 @@ def build(work: Path, mlp_bytes: int) -> list[str]:
     from hub.api import Hub
     from hub.settings import Settings
 
-    external = work / "src" / "mlp100x"
-    info = write_mlp(external, mlp_bytes, width=2048)
-    single = work / "src" / "mlp100" / "model.onnx"
+    one_file, with_data = mlp_names(mlp_mb)
+    external = work / "src" / with_data
+    info = write_mlp(external, int(mlp_mb * MB), width=2048)
+    single = work / "src" / one_file / "model.onnx"
     single.parent.mkdir(parents=True)
     onnx.save_model(onnx.load(str(external / "model.onnx")), str(single))  # weights inline
     sample = np.random.default_rng(1).standard_normal((4, info["width"])).astype(np.float32)
     with Hub(Settings.from_env(env)) as hub:
-        hub.publish(str(single), name="mlp100", sample=sample)
-        hub.publish(str(external / "model.onnx"), name="mlp100x", sample=sample)
-    return [*BENCH_MODELS, "mlp100", "mlp100x"]
+        hub.publish(str(single), name=one_file, sample=sample)
+        hub.publish(str(external / "model.onnx"), name=with_data, sample=sample)
+    return [*BENCH_MODELS, one_file, with_data]
 
 
 async def measure(name: str) -> dict[str, Any]:
@@ -101,9 +109,9 @@ async def measure(name: str) -> dict[str, Any]:
         await runtime.start()
         try:
             await runtime.resolve(name, None)  # catalog queries warm before the first reading
-            before = _status(os.getpid())
+            before = proc_status(os.getpid())
             await runtime.load(name)
-            after = _status(os.getpid())
+            after = proc_status(os.getpid())
             [entry] = runtime.snapshot()
         finally:
             await runtime.close()
@@ -167,7 +175,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="onnxhub-memory-"))
     try:
-        names = build(work, int(args.mlp_mb * MB))
+        names = build(work, args.mlp_mb)
         runs: list[list[dict[str, Any]]] = [[] for _ in names]
         for _ in range(args.repeat):  # rounds, so a passing neighbour hits every model alike
             for name, tries in zip(names, runs):

@@ -10,7 +10,7 @@ from hub.catalog.artifacts import open_store
 from hub.catalog.db import Database
 from hub.catalog.gc import DEFAULT_MIN_AGE, GcReport, publishing_lock
 from hub.catalog.gc import collect as collect_blobs
-from hub.catalog.records import EventInfo, ModelInfo, VersionInfo
+from hub.catalog.records import EventInfo, ModelInfo, ModelPath, VersionInfo
 from hub.catalog.refs import parse_version_number
 from hub.errors import InvalidInput
 from hub.settings import Settings
@@ -281,12 +281,14 @@ class Hub:
             raise InvalidInput(f"{version.ref} has no test data set")
         return self.artifacts.read(version.test_data_sha256)
 
-    def model_source(self, version: VersionInfo) -> bytes | Path:
-        """What a session is built from: the verified ONNX bytes of a one-file version, or the
-        graph's path in a verified local folder (:meth:`materialise`) when it has data files."""
+    def model_source(self, version: VersionInfo) -> ModelPath:
+        """What a session is built from, a local file verified against its sha256 (streamed):
+        a one-file version's blob in the store (a remote store's read-through cache), or the
+        graph's path in a local folder (:meth:`materialise`), ``mapped``, when it has data
+        files. Never the bytes: a session built from bytes keeps them for its life."""
         if self.manifest(version).data:
-            return self.materialise(version)
-        return self.model_bytes(version)
+            return ModelPath(self.materialise(version), mapped=True)
+        return ModelPath(self.artifacts.verified_file(version.sha256))
 
     def manifest(self, version: VersionInfo) -> Manifest:
         """The files of ``version`` (path, size, sha256, role), graph first; ``to_json()`` is
@@ -331,13 +333,11 @@ class Hub:
         from hub.onnx.sessions import make_session
 
         version = self.get_version(name, ref)
-        source = self.model_source(version)
         session = make_session(
-            source,
+            self.model_source(version),
             providers=choose_providers(self.settings.providers),
             intra_op_threads=self.settings.intra_op_threads,
             label=version.ref,
-            map_weights=isinstance(source, Path),
         )
         return Predictor(version, session)
 

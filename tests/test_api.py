@@ -11,6 +11,7 @@ import pytest
 
 import hub as hub_pkg
 from hub.api import Hub
+from hub.catalog.records import ModelPath
 from hub.errors import InvalidInput, InvalidModelFile, NotFound, StorageError
 from hub.export.parity import unpack_test_data
 
@@ -47,6 +48,17 @@ def test_check_detects_a_corrupted_blob(sqlite_hub: Hub, ridge) -> None:
     path.write_bytes(path.read_bytes()[:-3])
     with pytest.raises(StorageError, match="corrupted"):
         sqlite_hub.open("linear")
+
+
+def test_a_one_file_version_is_built_from_its_verified_blob(sqlite_hub: Hub, ridge) -> None:
+    """Sessions read the blob in the store themselves (no copy of the bytes kept in memory)."""
+    model, X = ridge
+    version = sqlite_hub.publish(model, name="linear", sample=X)
+    blob = sqlite_hub.artifacts.path(version.sha256)
+    assert sqlite_hub.model_source(version) == ModelPath(blob, mapped=False)
+    blob.unlink()
+    with pytest.raises(NotFound, match=f"{version.sha256} is missing"):
+        sqlite_hub.model_source(version)
 
 
 def test_publish_a_joblib_file_and_a_plain_onnx_file(

@@ -89,6 +89,23 @@ class ArtifactStore:
             raise StorageError(f"artifact {digest} is corrupted (its sha256 no longer matches)")
         return data
 
+    def verified_file(self, digest: str) -> Path:
+        """The local file holding the blob, its bytes checked against its name (streamed, never
+        read whole): what a session is built from without a copy of the model in memory.
+        NotFound when it is missing, StorageError when corrupted."""
+        from hub.catalog.manifest import hash_file
+
+        target = self.path(digest)
+        try:
+            got, _ = hash_file(target)
+        except FileNotFoundError:
+            raise NotFound(f"artifact {digest} is missing from {self.root}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read artifact {digest}: {exc}") from None
+        if got != digest:
+            raise StorageError(f"artifact {digest} is corrupted (its sha256 no longer matches)")
+        return target
+
     def delete(self, digest: str) -> None:
         """Remove a blob. Only ``onnxhub gc`` does (:mod:`hub.catalog.gc`): a publish never
         deletes inline, since a concurrent publish of identical bytes may share the blob."""

@@ -8,9 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from hub.onnx.signature import TensorSpec
+
+
+@dataclass(frozen=True)
+class ModelPath:
+    """A model's verified ONNX file on local disk, what a session is built from.
+
+    onnxruntime reads a file itself and keeps nothing of it once the session is built, where a
+    session built from bytes keeps them for its life (``InferenceSession._model_bytes``).
+    ``mapped``: the weights are external-data files beside it, which onnxruntime memory-maps
+    (``make_session``'s ``map_weights``).
+    """
+
+    path: Path
+    mapped: bool = False
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,27 @@ class RemoteArtifactStore(ArtifactStore):
             self._download_to_cache(digest, cached)
         return cached
 
+    def verified_file(self, digest: str) -> Path:
+        """:meth:`path`, with a cached copy checked again (streamed): a damaged one is dropped
+        and fetched again, as :meth:`read` does."""
+        cached = self._cached(self._check_digest(digest))
+        try:
+            good = _file_sha256(cached)[0] == digest
+            if not good:
+                log.warning("cached artifact %s is corrupted; fetching it again", digest)
+        except FileNotFoundError:
+            good = False
+        except OSError as exc:
+            log.warning("cannot read cached artifact %s: %s", digest, exc.strerror)
+            good = False
+        if not good:
+            try:
+                cached.unlink(missing_ok=True)
+            except OSError:
+                pass  # the download below says why the cache cannot be written
+            self._download_to_cache(digest, cached)
+        return cached
+
     def _download_to_cache(self, digest: str, target: Path) -> None:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

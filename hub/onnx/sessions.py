@@ -8,6 +8,7 @@ from pathlib import Path
 import onnx
 import onnxruntime as ort
 
+from hub.catalog.records import ModelPath
 from hub.errors import InvalidModelFile, first_line
 from hub.onnx.versions import DEFAULT_IR_VERSION, DEFAULT_OPSET
 
@@ -58,7 +59,7 @@ def runtime_limits() -> tuple[int, int]:
 
 
 def make_session(
-    model: bytes | Path,
+    model: bytes | Path | ModelPath,
     providers: list[str] | tuple[str, ...] | None = None,
     intra_op_threads: int = 0,
     label: str = "model",
@@ -67,7 +68,8 @@ def make_session(
     external_data_dir: Path | None = None,
 ) -> ort.InferenceSession:
     """An onnxruntime session for serialized ``model`` bytes or an ONNX file's path (its
-    external-data files beside it); an error onnxruntime raises becomes one line.
+    external-data files beside it; a :class:`ModelPath` says itself whether to map them); an
+    error onnxruntime raises becomes one line.
 
     ``external_data_dir``: for bytes whose tensors name external data, the folder the
     locations are relative to. ``map_weights``: keep external weights memory-mapped from their
@@ -75,6 +77,9 @@ def make_session(
     into a private copy, which doubles the resident memory of a large model; this turns
     pre-packing off.
     """
+    if isinstance(model, ModelPath):
+        map_weights = map_weights or model.mapped
+        model = model.path
     options = ort.SessionOptions()
     if intra_op_threads:
         options.intra_op_num_threads = intra_op_threads

@@ -2,8 +2,8 @@
 
 onnxruntime memory-maps external weights and may copy or pre-pack others, so a model's file
 size says little about its cost. The resident set (anonymous and file-backed pages) is read
-from ``/proc/self/statm`` before the session is built and after its warm-up run; elsewhere
-(no ``/proc``) the file size is all there is.
+from ``/proc/self/statm`` before the model's files are fetched (verified, laid out) and after
+its session's warm-up run; elsewhere (no ``/proc``) the file size is all there is.
 """
 
 from __future__ import annotations

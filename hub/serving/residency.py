@@ -1,8 +1,8 @@
 """Which model versions are loaded: lazy loading, least-recently-used eviction under a budget.
 
 The budget is ``max_loaded_bytes`` (counted as what each load really cost: resident memory
-measured around the session's build and warm-up, never less than its files; see
-:mod:`hub.serving.memory`) and ``max_loaded_models``. Eviction is invisible to clients: the
+measured around the model's fetch, its session's build and warm-up, never less than its files;
+see :mod:`hub.serving.memory`) and ``max_loaded_models``. Eviction is invisible to clients: the
 next request simply reloads. A retired model stops taking new requests at once and is closed
 when its last request finishes.
 """
@@ -14,12 +14,13 @@ import logging
 from collections import OrderedDict
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
-from hub.catalog.records import VersionInfo
+from hub.catalog.records import ModelPath, VersionInfo
 from hub.errors import InvalidInput
 from hub.serving.batching import AdaptiveBatcher
 from hub.serving.inline_batching import make_batcher
+from hub.serving.memory import resident_bytes
 from hub.serving.sessions import EffectiveServingOptions, LoadedModel, load_model
 from hub.settings import ServingOptions
 
@@ -38,12 +39,16 @@ class Resident:
 
 class ModelResidency:
     """Loads versions on demand (one load per version however many requests wait for it) and
-    keeps the set of loaded versions under the memory budget."""
+    keeps the set of loaded versions under the memory budget.
+
+    ``fetch``: a version's model (``Hub.model_source``), called on a ``loader`` thread just
+    before its session is built, inside the memory measured as the load's cost.
+    """
 
     def __init__(
         self,
         *,
-        fetch_bytes: Callable[[VersionInfo], Any],
+        fetch: Callable[[VersionInfo], bytes | ModelPath],
         loader: Executor,
         providers: Callable[[], list[str]],
         intra_op_threads: int,
@@ -57,7 +62,7 @@ class ModelResidency:
         drain_timeout: float = 30.0,
         inline_runs: bool = False,
     ) -> None:
-        self._fetch_bytes = fetch_bytes
+        self._fetch = fetch
         self._loader = loader
         self._providers = providers
         self._intra_op_threads = intra_op_threads
@@ -106,20 +111,11 @@ class ModelResidency:
 
     async def _load(self, info: VersionInfo) -> Resident:
         loop = asyncio.get_running_loop()
-        model_bytes = await self._fetch_bytes(info)
         # Settings < the version's own metadata["serving"] < ONNXHUB_MODEL_OPTIONS for its name.
         options = self._defaults.override(_card_options(info))
         options = options.override(self._model_options.get(info.model))
         loaded = await loop.run_in_executor(
-            self._loader,
-            load_model,
-            info,
-            model_bytes,
-            self._providers(),
-            self._intra_op_threads,
-            options,
-            self._warmup_timeout,
-            self._inline_runs,
+            self._loader, self._fetch_and_load, info, options, self._providers()
         )
         await loaded.plan_inline_on_loop()
         resident = Resident(loaded, make_batcher(loaded, self._on_batch))
@@ -141,6 +137,23 @@ class ModelResidency:
         )
         self._evict(keep=loaded.key)
         return resident
+
+    def _fetch_and_load(
+        self, info: VersionInfo, options: EffectiveServingOptions, providers: list[str]
+    ) -> LoadedModel:
+        """On a loader thread: fetch the model and load it, the resident set read before the
+        fetch, so that what fetching keeps (verifying, laying out files) counts in its cost."""
+        before = resident_bytes()
+        return load_model(
+            info,
+            self._fetch(info),
+            providers,
+            self._intra_op_threads,
+            options,
+            self._warmup_timeout,
+            self._inline_runs,
+            resident_before=before,
+        )
 
     def _evict(self, keep: Key) -> None:
         while len(self._resident) > 1 and (

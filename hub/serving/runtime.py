@@ -89,11 +89,9 @@ class InferenceRuntime:
         self._unloaded: set[str] = set()
         self._swap_lock = asyncio.Lock()
         self.residency = ModelResidency(
-            # The model's bytes, or its graph's path in a verified local folder (external
-            # data): on the loader threads, as materialising may hash gigabytes.
-            fetch_bytes=lambda info: asyncio.get_running_loop().run_in_executor(
-                self._loader, hub.model_source, info
-            ),
+            # The model's verified local file (its folder with external data): called on the
+            # loader threads, as verifying and laying files out may hash gigabytes.
+            fetch=lambda info: hub.model_source(info),
             loader=self._loader,
             providers=lambda: self.providers,
             intra_op_threads=settings.intra_op_threads,

@@ -6,12 +6,11 @@ import asyncio
 import functools
 import logging
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from hub.catalog.records import VersionInfo
+from hub.catalog.records import ModelPath, VersionInfo
 from hub.errors import InvalidInput, Unavailable, first_line
 from hub.onnx.datatypes import ORT_TYPE_TO_V2, V2_TO_NUMPY
 from hub.onnx.deadline import RunGuard, RunTimedOut, run_with_time_limit
@@ -263,34 +262,33 @@ def warmup_feeds(inputs: dict[str, InputSlot]) -> dict[str, np.ndarray]:
 
 def load_model(
     info: VersionInfo,
-    model_bytes: bytes | Path,
+    model: bytes | ModelPath,
     providers: list[str],
     intra_op_threads: int,
     options: EffectiveServingOptions,
     warmup_timeout: float = 0.0,
     inline_runs: bool = False,
+    *,
+    resident_before: int | None = None,
 ) -> LoadedModel:
     """Build the session and run one warm-up inference (blocking: call it in an executor).
 
     The warm-up is terminated after ``warmup_timeout`` seconds (0: no limit); a warm-up that
     fails or is stopped is logged in one line naming the version, which is served anyway.
 
-    ``model_bytes`` is the serialized model or the path of its graph in a folder with its
-    external-data files (onnxruntime then memory-maps the weights). ``size`` is what the load
-    really cost: resident memory measured before the session and after its warm-up.
+    ``model`` is the serialized model or its verified local file (:class:`ModelPath`, from
+    ``Hub.model_source``: onnxruntime reads it and keeps no copy; with ``mapped``, its
+    external-data weights are memory-mapped). ``size`` is what the load really cost: resident
+    memory grown from ``resident_before`` (read before the model was fetched, so that what
+    fetching it kept counts too; default: read here) to after the warm-up, never less than
+    the model's files.
 
     ``inline_runs``: after a good warm-up, time the model's runs against the hand-off to its
     worker thread and run small batches on the event loop where that is cheaper
     (:mod:`hub.serving.inline`).
     """
-    before = resident_bytes()
-    session = make_session(
-        model_bytes,
-        providers,
-        intra_op_threads,
-        label=info.ref,
-        map_weights=isinstance(model_bytes, Path),
-    )
+    before = resident_bytes() if resident_before is None else resident_before
+    session = make_session(model, providers, intra_op_threads, label=info.ref)
     inputs: dict[str, InputSlot] = {}
     for arg in session.get_inputs():
         datatype = ORT_TYPE_TO_V2.get(arg.type)
@@ -316,7 +314,7 @@ def load_model(
         inputs=inputs,
         outputs=outputs,
         providers=list(session.get_providers()),
-        size=info.size or _file_size(model_bytes),
+        size=info.size or _file_size(model),
         batchable=batchable,
     )
     loaded._idle.set()
@@ -355,5 +353,5 @@ def _rows(feeds: dict[str, np.ndarray]) -> int:
     return 0
 
 
-def _file_size(model: bytes | Path) -> int:
-    return model.stat().st_size if isinstance(model, Path) else len(model)
+def _file_size(model: bytes | ModelPath) -> int:
+    return model.path.stat().st_size if isinstance(model, ModelPath) else len(model)

@@ -73,9 +73,11 @@ def test_cache_is_verified_and_bad_blobs_are_refused(
     cached = store.path(digest)
     assert cached.read_bytes() == data
 
-    # A damaged cached copy is dropped and fetched again.
+    # A damaged cached copy is dropped and fetched again, read whole or as a verified file.
     cached.write_bytes(b"garbage")
     assert store.read(digest) == data and cached.read_bytes() == data
+    cached.write_bytes(b"garbage")
+    assert store.verified_file(digest) == cached and cached.read_bytes() == data
 
     # A damaged object in the store is refused, logged, and never cached or served.
     cached.unlink()
@@ -87,6 +89,8 @@ def test_cache_is_verified_and_bad_blobs_are_refused(
             store.read(digest)
         with pytest.raises(StorageError, match="corrupted"):
             store.path(digest)
+        with pytest.raises(StorageError, match="corrupted"):
+            store.verified_file(digest)
     assert not cached.exists()
     assert any(digest in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
 

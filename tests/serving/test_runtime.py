@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
+from onnx_graphs import model_of
 from onnx_helpers import scale_model_bytes
 
 from hub.api import Hub
 from hub.errors import InvalidInput, NotFound, Unavailable
+from hub.serving.memory import resident_bytes
 from hub.serving.runtime import InferenceRuntime
 from hub.settings import Settings
 
@@ -84,6 +87,54 @@ async def test_snapshot_reports_the_measured_load_cost(scales: Hub) -> None:
         for name, cost in costs.items():
             assert isinstance(cost, int) and cost >= scales.get_version(name).size > 0
         assert sum(costs.values()) == runtime.residency.loaded_bytes
+    finally:
+        await runtime.close()
+
+
+def _wide_mlp(layers: int = 5, width: int = 1024) -> onnx.ModelProto:
+    """``layers`` MatMul + ReLU of float32 ``width`` x ``width`` (about 21 MB at the defaults),
+    weights inside the one ONNX file."""
+    rng = np.random.default_rng(0)
+    nodes, weights, x = [], [], "x"
+    for i in range(layers):
+        w = (rng.standard_normal((width, width)) / np.sqrt(width)).astype(np.float32)
+        weights.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes += [
+            helper.make_node("MatMul", [x, f"w{i}"], [f"m{i}"]),
+            helper.make_node("Relu", [f"m{i}"], ["y" if i == layers - 1 else f"r{i}"]),
+        ]
+        x = f"r{i}"
+    graph = helper.make_graph(
+        nodes,
+        "wide",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, width])],
+        weights,
+    )
+    return model_of(graph)
+
+
+async def test_a_one_file_load_is_charged_all_the_memory_it_keeps(scales: Hub) -> None:
+    """The counted cost covers what the load kept from the model's fetch on: the process grows
+    by no more than it (a session built from the fetched bytes kept them, uncounted, and a
+    second copy of the weights), and never less than the file."""
+    model = _wide_mlp()
+    sample = np.ones((2, 1024), dtype=np.float32)
+    size = (await asyncio.to_thread(scales.publish, model, name="wide", sample=sample)).size
+    assert size > 20_000_000
+    runtime = await _runtime(scales)
+    try:
+        await runtime.load("s2")  # onnxruntime, the catalog and the loader threads warm
+        await runtime.resolve("wide", None)
+        before = resident_bytes()
+        await runtime.load("wide")
+        after = resident_bytes()
+        cost = {r["model"]: r["loaded_bytes"] for r in runtime.snapshot()}["wide"]
+        assert before is not None and after is not None
+        assert cost >= size
+        assert after - before <= cost + size // 2  # generous: the bytes alone would be `size`
+        result = await runtime.infer("wide", None, {"x": sample})
+        assert result.arrays[0].shape == (2, 1024)
     finally:
         await runtime.close()
 
