@@ -363,9 +363,8 @@ def check_output_rows(
         # a ZipMap output is a list of dicts, not an array
         shape = array.shape if isinstance(array, np.ndarray) else np.shape(array)
         if not shape or shape[0] != count:
-            shape = list(shape)
             raise ModelFault(
-                f"model {loaded.info.ref} answered output {name!r} with shape {shape} to a "
+                f"model {loaded.info.ref} answered output {name!r} with shape {list(shape)} to a "
                 f"request of {count} rows, though its batch dimension is dynamic; the model "
                 "does not keep one row per input row (republish it: publishing checks this)"
             )
