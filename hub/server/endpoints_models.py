@@ -11,9 +11,10 @@ from aiohttp import web
 from hub.errors import Unavailable
 from hub.server.binary import HEADER
 from hub.server.body import read_body
+from hub.server.front import SECURED_JSON, secured
 from hub.server.keys import CODEC, METRICS, RUNTIME, SETTINGS
 from hub.server.responses import json_response
-from hub.server.v2_codec import decode_request, encode_response
+from hub.server.v2_codec import JSON_HEADERS, decode_request, encode_response
 from hub.serving.runtime import normalize_ref
 
 PLATFORM = "onnxruntime_onnx"
@@ -86,7 +87,9 @@ async def infer(request: web.Request) -> web.Response:
     else:
         payload, headers = encode()
     app[METRICS].observe_request(name, time.perf_counter() - started)
-    return web.Response(body=payload, headers=headers)
+    return web.Response(
+        body=payload, headers=SECURED_JSON if headers is JSON_HEADERS else secured(headers)
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -25,18 +25,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, Mapping
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from hub.errors import HubError, RequestTooLarge, Unavailable
 from hub.server.auth import authenticate
 from hub.server.guards import guard
 from hub.server.keys import METRICS, SETTINGS
 from hub.server.pages.security import SECURITY_HEADERS, SESSION_COOKIE, session_to_bearer
-from hub.server.responses import error_response
+from hub.server.responses import JSON, error_response
 
 log = logging.getLogger(__name__)
+#: The security header whose presence says a handler has set them all (nothing else sets it).
+_MARKER = "X-Content-Type-Options"
 
 
 def render_error(request: web.Request, exc: Exception) -> web.StreamResponse:
@@ -92,11 +95,25 @@ async def front(request: web.Request, handler: Any) -> web.StreamResponse:
         return render_error(request, exc)
 
 
+_SECURITY = CIMultiDict(SECURITY_HEADERS)
+#: A JSON response's headers with the security headers already in (aiohttp copies them).
+SECURED_JSON: CIMultiDict[str] = CIMultiDict({**SECURITY_HEADERS, "Content-Type": JSON})
+
+
+def secured(headers: Mapping[str, str]) -> CIMultiDict[str]:
+    """``headers`` plus the security headers, for a hot path's ``web.Response``: building them
+    in one multidict costs less than :func:`finish_headers` adding them one by one."""
+    out = _SECURITY.copy()
+    out.update(headers)
+    return out
+
+
 async def finish_headers(_request: web.Request, response: web.StreamResponse) -> None:
     """``on_response_prepare``: the security headers and a bare JSON content type."""
     headers = response.headers
-    for key, value in SECURITY_HEADERS.items():
-        headers.setdefault(key, value)
+    if _MARKER not in headers:  # else they came with the response (see secured)
+        for key, value in SECURITY_HEADERS.items():
+            headers.setdefault(key, value)
     if headers.get("Content-Type", "").startswith("application/json;"):
         headers["Content-Type"] = "application/json"
 

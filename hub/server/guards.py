@@ -108,6 +108,8 @@ def check_body_type(request: web.Request) -> None:
     raw = request.headers.get("Content-Type")
     if raw is None:
         return  # not something a browser sends with a body; non-browser clients may omit it
+    if raw in BODY_TYPES:
+        return  # the usual exact value, without parsing it
     kind = request.content_type
     if kind in BODY_TYPES or (kind in UPLOAD_TYPES and request.path.startswith("/api/")):
         return

@@ -25,6 +25,8 @@ from hub.serving.runtime import InferenceResult
 
 _DTYPE_TO_V2: dict[np.dtype, str] = {v: k for k, v in V2_TO_NUMPY.items() if k != "BYTES"}
 _JSON_ENCODER = msgspec.json.Encoder()
+#: The headers of every all-JSON response (one shared dict: do not change it).
+JSON_HEADERS = {"Content-Type": "application/json"}
 #: Used when no limit is given (library callers, tests of the codec alone).
 UNLIMITED = 2**62
 
@@ -174,7 +176,7 @@ def encode_response(
     if size > max_bytes:
         raise InvalidInput(_too_large(result, size, max_bytes, ""))
     if not blobs:
-        return header, {"Content-Type": "application/json"}
+        return header, JSON_HEADERS
     return header + b"".join(blobs), {
         "Content-Type": "application/octet-stream",
         HEADER: str(len(header)),

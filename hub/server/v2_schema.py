@@ -46,7 +46,9 @@ class RequestInput(Struct, kw_only=True):
     shape: list[Dim]
     datatype: str
     parameters: InputParameters | None = None
-    data: Raw | Any | UnsetType = UNSET  # Raw from bytes, plain values on the NaN path
+    # Raw JSON: decoded once, typed, by hub.server.v2_tensors (a union with Any here would
+    # make msgspec build Python values for it first); plain values on the NaN path
+    data: Raw | UnsetType = UNSET
 
 
 class RequestOutput(Struct, kw_only=True):
