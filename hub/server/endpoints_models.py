@@ -63,6 +63,9 @@ async def model_ready(request: web.Request) -> web.Response:
 async def infer(request: web.Request) -> web.Response:
     started = time.perf_counter()
     app = request.app
+    name, ref = request.match_info["model"], _ref(request)
+    runtime = app[RUNTIME]
+    runtime.admit(name, ref)  # a full queue refuses before the body is read or decoded
     settings = app[SETTINGS]
     codec = app[CODEC]
     body = await read_body(
@@ -77,10 +80,7 @@ async def infer(request: web.Request) -> web.Response:
     big = len(body) >= settings.offload_bytes
     loop = asyncio.get_running_loop()
     decoded = await loop.run_in_executor(codec, decode) if big else decode()
-    name = request.match_info["model"]
-    result = await app[RUNTIME].infer(
-        name, _ref(request), decoded.feeds, decoded.outputs, decoded.parameters
-    )
+    result = await runtime.infer(name, ref, decoded.feeds, decoded.outputs, decoded.parameters)
     encode = functools.partial(encode_response, result, decoded, settings.max_response_bytes)
     if big or sum(a.nbytes for a in result.arrays) >= settings.offload_bytes:
         payload, headers = await loop.run_in_executor(codec, encode)

@@ -87,6 +87,13 @@ class AdaptiveBatcher:
     def queue_depth(self) -> int:
         return len(self._queue)
 
+    def check_capacity(self) -> None:
+        """Unavailable (503 with Retry-After) while the queue is full. The server asks before
+        it reads and decodes a request, so under overload a refusal costs little."""
+        depth = self.queue_depth
+        if depth >= self._options.max_queue:
+            raise overloaded(self._model, depth)
+
     @property
     def closed(self) -> bool:
         return self._closed
@@ -115,10 +122,7 @@ class AdaptiveBatcher:
                 self._on_batch(model.info.model, _rows(feeds))
             return result
         if len(self._queue) >= self._options.max_queue:
-            raise Unavailable(
-                f"{model.info.ref} is overloaded ({len(self._queue)} requests queued); retry later",
-                retry_after=1,
-            )
+            raise overloaded(model, len(self._queue))
         key, rows = batch_key(model, feeds, outputs)
         pending = _Pending(feeds, outputs, rows, key, loop.create_future(), time.monotonic())
         self._queue.append(pending)
@@ -197,6 +201,13 @@ class AdaptiveBatcher:
         fail_waiting(
             self._queue, Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1)
         )
+
+
+def overloaded(model: LoadedModel, queued: int) -> Unavailable:
+    """The 503 of a full queue (``max_queue``); the client is told to retry in a second."""
+    return Unavailable(
+        f"{model.info.ref} is overloaded ({queued} requests queued); retry later", retry_after=1
+    )
 
 
 def gather_batch(

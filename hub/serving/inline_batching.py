@@ -36,6 +36,7 @@ from hub.serving.batching import (
     fail_batch,
     fail_waiting,
     gather_batch,
+    overloaded,
     split_rows,
 )
 from hub.serving.sessions import LoadedModel
@@ -62,11 +63,7 @@ class InlineBatcher(AdaptiveBatcher):
         if key is None or rows > plan.max_rows:
             return await super().submit(feeds, outputs)  # runs alone (inline when it fits)
         if len(self._gathered) >= self._options.max_queue:
-            raise Unavailable(
-                f"{model.info.ref} is overloaded ({len(self._gathered)} requests queued); "
-                "retry later",
-                retry_after=1,
-            )
+            raise overloaded(model, len(self._gathered))
         loop = asyncio.get_running_loop()
         pending = _Pending(feeds, outputs, rows, key, loop.create_future(), time.monotonic())
         self._gathered.append(pending)

@@ -166,6 +166,17 @@ class InferenceRuntime:
 
     # -- inference --------------------------------------------------------------------------
 
+    def admit(self, model: str, ref: Ref) -> None:
+        """Unavailable (503 with Retry-After) at once when the model is loaded and its queue is
+        full, before the caller reads and decodes a request; otherwise nothing (:meth:`infer`
+        decides: it also loads, resolves and checks the queue again)."""
+        info = self._routes.get((model, ref))
+        if info is None:
+            return
+        resident = self.residency.get_nowait((info.model, info.version))
+        if resident is not None:
+            resident.batcher.check_capacity()
+
     async def infer(
         self,
         model: str,

@@ -145,3 +145,41 @@ def test_a_runaway_warm_up_is_stopped_and_the_model_still_serves(serve_settings)
     out = loaded.run({"n": np.array([4], np.int64)}, ["count"])
     assert out[0].tolist() == [4.0]
     loaded.close()
+
+
+async def test_a_full_queue_refuses_before_the_body_is_read(aiohttp_client, serve_settings) -> None:
+    """Under overload a refusal must cost little: with the queue full, even a body that would
+    be a 400 is answered 503 + Retry-After, as it is never read or decoded."""
+    from hub.server.keys import RUNTIME
+    from hub.settings import ServingOptions
+
+    settings = replace(
+        serve_settings,
+        run_timeout=2.0,
+        inline_runs="off",
+        model_options={"loop": ServingOptions(max_queue=1)},
+    )
+    with Hub(settings) as hub:
+        hub.publish(loop_model(), name="loop", sample=SAMPLE)
+        app = create_app(hub)
+        client = await aiohttp_client(GuardedTestServer(app))
+        url = "/v2/models/loop/infer"
+        assert (await client.post(url, json=loop_request(5))).status == 200
+        bad = {"inputs": [{"name": "n", "datatype": "INT64", "shape": [1], "data": ["x"]}]}
+        runaway = asyncio.ensure_future(client.post(url, json=loop_request(FOREVER)))
+        await asyncio.sleep(0.2)  # the runaway run holds the model's only run slot
+        queued = asyncio.ensure_future(client.post(url, json=loop_request(7)))
+        batcher = app[RUNTIME].residency.get_nowait(("loop", 1)).batcher
+        deadline = time.monotonic() + 5
+        while batcher.queue_depth < 1:
+            assert time.monotonic() < deadline, "the second request never queued"
+            await asyncio.sleep(0.01)
+        refused = await client.post(url, json=bad)
+        assert refused.status == 503 and int(refused.headers["Retry-After"]) >= 1
+        assert "overloaded" in (await refused.json())["error"]
+        assert (await runaway).status == 504
+        done = await queued
+        assert done.status == 200 and (await done.json())["outputs"][0]["data"] == [7.0]
+        # With room again, the same body is read and refused for what it is.
+        again = await client.post(url, json=bad)
+        assert again.status == 400 and "INT64" in (await again.json())["error"]

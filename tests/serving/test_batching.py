@@ -208,3 +208,20 @@ async def test_partial_batches_wait_at_most_max_batch_time_while_other_runs_are_
     await first
     assert gated.rows == [1, 1, 2, 1]
     loaded.close()
+
+
+async def test_check_capacity_refuses_only_while_the_queue_is_full(logreg_onnx) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes, max_queue=2)
+    gated = GatedRuns(loaded)
+    batcher = AdaptiveBatcher(loaded)
+    batcher.check_capacity()  # empty: no refusal
+    tasks = [asyncio.ensure_future(batcher.submit({"input": X[:1]}, ["label"])) for _ in range(3)]
+    await _until(lambda: batcher.queue_depth == 2)
+    with pytest.raises(Unavailable) as refused:
+        batcher.check_capacity()
+    assert refused.value.status == 503 and refused.value.retry_after
+    gated.gate.set()
+    assert len(await asyncio.gather(*tasks)) == 3
+    batcher.check_capacity()  # drained: room again
+    loaded.close()
