@@ -4,7 +4,8 @@ In order, for each request:
 
 1. **Errors**: every failure becomes ``{"error": ...}`` with the status its exception carries
    (:func:`render_error`); an unexpected exception is a 500 that names only an ``error_id``,
-   logged with its traceback.
+   logged with its traceback. A client that went away mid-request is no error: aiohttp drops
+   the request.
 2. **Cross-site guard**: foreign ``Host``, foreign ``Origin`` and form-type bodies
    (:mod:`hub.server.guards`).
 3. **Session**: a browser's session cookie stands for ``Authorization: Bearer``
@@ -92,7 +93,15 @@ async def front(request: web.Request, handler: Any) -> web.StreamResponse:
             return await session_to_bearer(request, authenticated)
         return await authenticate(request, handler)
     except Exception as exc:  # noqa: BLE001 - every failure is rendered, see render_error
+        if isinstance(exc, ConnectionError) and _client_gone(request):
+            raise  # nobody to answer: aiohttp drops the request quietly
         return render_error(request, exc)
+
+
+def _client_gone(request: web.Request) -> bool:
+    """Whether the client closed its connection (its body cannot be read, no answer sent)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 _SECURITY = CIMultiDict(SECURITY_HEADERS)

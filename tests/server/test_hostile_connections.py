@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from aiohttp import web
 from hostile import GOOD, GuardedTestServer, Probe
 
 from hub.api import Hub
@@ -207,3 +208,35 @@ async def test_the_servers_own_pages_may_post_forms(client) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert resp.status == 415
+
+
+@pytest.mark.parametrize("closing", [True, False])
+async def test_a_client_gone_before_its_body_is_read_is_no_server_error(closing) -> None:
+    """A request whose client has closed the connection by the time its handler reads the body
+    (load generators do this at the end of every run) is dropped quietly, as aiohttp drops
+    it, not logged as a 500; the same error on a live connection is a 500."""
+    from unittest import mock
+
+    from aiohttp.test_utils import make_mocked_request
+
+    from hub.server.front import front
+    from hub.server.keys import METRICS, SETTINGS
+    from hub.server.metrics import ServerMetrics
+    from hub.settings import Settings
+
+    app = web.Application()
+    app[SETTINGS] = replace(Settings.from_env({}), allowed_hosts=("*",))
+    app[METRICS] = ServerMetrics()
+    transport = mock.Mock()
+    transport.is_closing.return_value = closing
+    request = make_mocked_request("GET", "/v2/health/live", app=app, transport=transport)
+
+    async def handler(_request):  # type: ignore[no-untyped-def]
+        raise ConnectionResetError("Connection lost")
+
+    if closing:
+        with pytest.raises(ConnectionResetError):
+            await front(request, handler)
+    else:
+        response = await front(request, handler)
+        assert response.status == 500
