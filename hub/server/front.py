@@ -4,8 +4,8 @@ In order, for each request:
 
 1. **Errors**: every failure becomes ``{"error": ...}`` with the status its exception carries
    (:func:`render_error`); an unexpected exception is a 500 that names only an ``error_id``,
-   logged with its traceback. A client that went away mid-request is no error: aiohttp drops
-   the request.
+   logged with its traceback. A client that went away before its body was read is no error
+   (debug log only, nothing counted).
 2. **Cross-site guard**: foreign ``Host``, foreign ``Origin`` and form-type bodies
    (:mod:`hub.server.guards`).
 3. **Session**: a browser's session cookie stands for ``Authorization: Bearer``
@@ -41,6 +41,7 @@ from hub.server.responses import JSON, error_response
 log = logging.getLogger(__name__)
 #: The security header whose presence says a handler has set them all (nothing else sets it).
 _MARKER = "X-Content-Type-Options"
+CLIENT_CLOSED_REQUEST = 499
 
 
 def render_error(request: web.Request, exc: Exception) -> web.StreamResponse:
@@ -94,7 +95,10 @@ async def front(request: web.Request, handler: Any) -> web.StreamResponse:
         return await authenticate(request, handler)
     except Exception as exc:  # noqa: BLE001 - every failure is rendered, see render_error
         if isinstance(exc, ConnectionError) and _client_gone(request):
-            raise  # nobody to answer: aiohttp drops the request quietly
+            # Nobody to answer (aiohttp drops what is written to a closed connection); no
+            # error logged or counted. 499 is nginx's "client closed request".
+            log.debug("client gone during %s %s: %s", request.method, request.path, exc)
+            return web.Response(status=CLIENT_CLOSED_REQUEST)
         return render_error(request, exc)
 
 

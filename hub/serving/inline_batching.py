@@ -5,9 +5,11 @@ on the model's thread. An inline run is never "busy" across an ``await``, so not
 ever queue and every request would pay its own run. :class:`InlineBatcher` instead gathers
 the requests submitted during one turn of the event loop and, at the end of that turn
 (``loop.call_soon``), runs each group of one input layout inline when its rows fit the plan's
-``max_rows``; alone, a request waits for nothing but the rest of the current turn. A group
-with more rows goes to the adaptive batcher's queue as one batch: under load, one run of
-many rows on the thread costs less than many small inline runs.
+``max_rows``; alone, a request waits for nothing but the rest of the current turn. Once the
+gathered rows reach ``max_batch_size`` they run at once, without waiting for the end of the
+turn (a turn may read hundreds of requests). A group with more rows than ``max_rows`` goes to
+the adaptive batcher's queue as one batch: under load, one run of many rows on the thread
+costs less than many small inline runs.
 
 Everything else is the adaptive batcher's: models without an inline plan, requests that do
 not batch (or have more rows than the plan allows), the queue limit (503), closing. A batch
@@ -49,6 +51,7 @@ class InlineBatcher(AdaptiveBatcher):
         super().__init__(model, on_batch)
         self._gathered: deque[_Pending] = deque()
         self._flush: asyncio.Handle | None = None
+        self._gathered_rows = 0
 
     @property
     def queue_depth(self) -> int:
@@ -67,7 +70,15 @@ class InlineBatcher(AdaptiveBatcher):
         loop = asyncio.get_running_loop()
         pending = _Pending(feeds, outputs, rows, key, loop.create_future(), time.monotonic())
         self._gathered.append(pending)
-        if self._flush is None:
+        self._gathered_rows += rows
+        if self._gathered_rows >= self._options.max_batch_size:
+            # A full batch runs now, not at the end of the turn: a turn that reads hundreds of
+            # requests (as many connections) runs them batch by batch as they come, instead
+            # of gathering up to the queue limit and refusing the rest.
+            if self._flush is not None:
+                self._flush.cancel()
+            self._run_gathered()
+        elif self._flush is None:
             self._flush = loop.call_soon(self._run_gathered)
         return await pending.future
 
@@ -76,6 +87,7 @@ class InlineBatcher(AdaptiveBatcher):
         plan's row limit allows (requests of one input layout per run)."""
         self._flush = None
         gathered, self._gathered = self._gathered, deque()
+        self._gathered_rows = 0
         while gathered:
             head = gathered.popleft()
             if head.future.done():  # the caller went away

@@ -174,3 +174,28 @@ async def test_a_turn_with_more_rows_than_the_plan_allows_runs_as_one_batch_on_t
         assert spy.calls[-1][1] == 5 and spy.calls[-1][0] != loop_thread
     finally:
         tiny.close()
+
+
+async def test_a_turn_with_more_requests_than_the_queue_runs_them_batch_by_batch() -> None:
+    """A loop turn that reads more requests than the queue holds (hundreds of connections)
+    runs them in full batches as they come, instead of refusing those beyond ``max_queue``."""
+    from dataclasses import replace
+
+    from hub.serving.inline_batching import make_batcher
+
+    tiny = _load(scale_model_bytes(2.0, 4))
+    try:
+        assert tiny.inline is not None
+        tiny.inline = replace(tiny.inline, max_rows=OPTIONS.max_batch_size)
+        tiny.options = replace(tiny.options, max_queue=40)
+        batcher = make_batcher(tiny)
+        spy = _RunSpy(tiny)
+        loop_thread = threading.get_ident()
+        rows = [np.full((1, 4), k, dtype=np.float32) for k in range(100)]  # > max_queue
+        results = await asyncio.gather(*(batcher.submit({"x": r}, tiny.output_names) for r in rows))
+        for r, got in zip(rows, results):
+            np.testing.assert_allclose(got[0], 2.0 * r)
+        assert [n for _, n in spy.calls] == [32, 32, 32, 4]
+        assert all(thread == loop_thread for thread, _ in spy.calls)
+    finally:
+        tiny.close()
