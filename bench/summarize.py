@@ -63,6 +63,14 @@ def pct(x):
     return "-" if x is None else f"{100 * x:.0f} %"
 
 
+def judged(share, num, den, target, unit=""):
+    """``63 % (1,234 / 2,000) **met**``, or ``-`` without a share."""
+    if share is None:
+        return "-"
+    verdict = "**met**" if share >= target else "**missed**"
+    return f"{pct(share)} ({f(num, 0)} / {f(den, 0)}{unit}) {verdict}"
+
+
 def ratio(a, b):
     return a / b if a is not None and b else None
 
@@ -171,12 +179,7 @@ def main() -> None:
     for m in models:
         hub64, fl64 = cell(serve, "onnxhub", m, C_TARGET), cell(serve, "http_floor", m, C_TARGET)
         share = ratio(g(hub64, "rps"), g(fl64, "rps"))
-        s_share = (
-            "-"
-            if share is None
-            else f"{pct(share)} ({f(g(hub64, 'rps'), 0)} / {f(g(fl64, 'rps'), 0)}) "
-            + ("**met**" if share >= FLOOR_SHARE_TARGET else "**missed**")
-        )
+        s_share = judged(share, g(hub64, "rps"), g(fl64, "rps"), FLOOR_SHARE_TARGET)
         hub1, fl1, o1 = (
             cell(serve, "onnxhub", m, 1),
             cell(serve, "http_floor", m, 1),
@@ -225,27 +228,12 @@ def main() -> None:
             fl = cell(serve, "http_floor", m, bc, "binary", fb)
             share = ratio(g(h, "rows"), g(fl, "rows"))
             norm = ratio(g(fl, "us"), g(h, "us"))
-            s_fl = (
-                "-"
-                if share is None
-                else f"{pct(share)} ({f(g(h, 'rows'), 0)} / {f(g(fl, 'rows'), 0)}) "
-                + ("**met**" if share >= ftarget else "**missed**")
-            )
-            s_norm = (
-                "-"
-                if norm is None
-                else f"{pct(norm)} ({f(g(fl, 'us'), 0)} / {f(g(h, 'us'), 0)} µs) "
-                + ("**met**" if norm >= ftarget else "**missed**")
-            )
+            s_fl = judged(share, g(h, "rows"), g(fl, "rows"), ftarget)
+            s_norm = judged(norm, g(fl, "us"), g(h, "us"), ftarget, " µs")
             h2 = cell(serve, "onnxhub", m, bc, "binary", ob)
             o2 = ort_rows_p50(m, ob)
             share2 = ratio(g(h2, "rows"), o2)
-            s_ort = (
-                "-"
-                if share2 is None
-                else f"{pct(share2)} ({f(g(h2, 'rows'), 0)} / {f(o2, 0)}) "
-                + ("**met**" if share2 >= otarget else "**missed**")
-            )
+            s_ort = judged(share2, g(h2, "rows"), o2, otarget)
             print(f"| {m} | {s_fl} | {s_norm} | {s_ort} |")
 
     # -- overload ------------------------------------------------------------------------------
