@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -124,6 +125,11 @@ def handoff_probe(executor: Any) -> Callable[[], Any]:
     return lambda: executor.run_sync(_noop)
 
 
+#: One model is timed at a time: models loading together (a server's start) would otherwise
+#: share the cores while they are timed, each look slower than it is and get a plan by chance.
+_TIMING = threading.Lock()
+
+
 def measure(
     run: Callable[[dict[str, np.ndarray]], Any],
     feeds: dict[str, np.ndarray],
@@ -131,7 +137,18 @@ def measure(
     batch_rows: int,
 ) -> InlineTimings:
     """Time the hand-off (``handoff()``: a no-op round trip through the worker thread) and
-    ``run(feeds)`` at 1 row and, repeated, at ``batch_rows`` rows (blocking)."""
+    ``run(feeds)`` at 1 row and, repeated, at ``batch_rows`` rows (blocking; one model at a
+    time in the process)."""
+    with _TIMING:
+        return _measure(run, feeds, handoff, batch_rows)
+
+
+def _measure(
+    run: Callable[[dict[str, np.ndarray]], Any],
+    feeds: dict[str, np.ndarray],
+    handoff: Callable[[], Any],
+    batch_rows: int,
+) -> InlineTimings:
     run(feeds)  # the calling thread's first run allocates its onnxruntime state
     run_seconds = _median_seconds(lambda: run(feeds), 5)
     handoff_seconds = _median_seconds(handoff)

@@ -199,3 +199,31 @@ async def test_a_turn_with_more_requests_than_the_queue_runs_them_batch_by_batch
         assert all(thread == loop_thread for thread, _ in spy.calls)
     finally:
         tiny.close()
+
+
+def test_models_loading_together_are_timed_one_at_a_time() -> None:
+    """Timings taken while another model is being timed would share its core: the process
+    times one model at a time."""
+    from hub.serving.inline import measure
+
+    active, most = 0, 0
+    lock = threading.Lock()
+
+    def run(feeds):  # type: ignore[no-untyped-def]
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        threading.Event().wait(0.0005)
+        with lock:
+            active -= 1
+
+    feeds = {"x": np.ones((1, 4), dtype=np.float32)}
+    threads = [
+        threading.Thread(target=measure, args=(run, feeds, lambda: None, 4)) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 1
