@@ -72,11 +72,19 @@ class AuthGate:
         else:
             self._access.pop(model, None)
 
+    def _fresh(self, name: str) -> tuple[float, access.ModelAccess | None] | None:
+        """``name``'s cached (time, access) while younger than ``ACCESS_TTL``, else None."""
+        cached = self._access.get(name)
+        if cached is not None and time.monotonic() - cached[0] < ACCESS_TTL:
+            return cached
+        return None
+
     async def model_access(self, name: str) -> access.ModelAccess | None:
+        fresh = self._fresh(name)
+        if fresh is not None:
+            return fresh[1]
         cached = self._access.get(name)
         now = time.monotonic()
-        if cached is not None and now - cached[0] < ACCESS_TTL:
-            return cached[1]
         try:
             record = await self.call(self.service.model_access, name)
         except Unavailable:
@@ -89,11 +97,8 @@ class AuthGate:
     async def may_read(self, principal: Principal, name: str | None) -> bool:
         if not name:
             return True
-        cached = self._access.get(name)
-        if cached is not None and time.monotonic() - cached[0] < ACCESS_TTL:
-            record = cached[1]  # the common case, without a coroutine per request
-        else:
-            record = await self.model_access(name)
+        fresh = self._fresh(name)  # the common case, without a coroutine per request
+        record = fresh[1] if fresh is not None else await self.model_access(name)
         return record is None or access.can_read(record, principal)
 
 

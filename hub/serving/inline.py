@@ -140,26 +140,17 @@ def measure(
     ``run(feeds)`` at 1 row and, repeated, at ``batch_rows`` rows (blocking; one model at a
     time in the process)."""
     with _TIMING:
-        return _measure(run, feeds, handoff, batch_rows)
-
-
-def _measure(
-    run: Callable[[dict[str, np.ndarray]], Any],
-    feeds: dict[str, np.ndarray],
-    handoff: Callable[[], Any],
-    batch_rows: int,
-) -> InlineTimings:
-    run(feeds)  # the calling thread's first run allocates its onnxruntime state
-    run_seconds = _median_seconds(lambda: run(feeds), 5)
-    handoff_seconds = _median_seconds(handoff)
-    if run_seconds > PROBE_LIMIT_SECONDS:
-        return InlineTimings(handoff_seconds, run_seconds, None, 1)
-    run_seconds = _median_seconds(lambda: run(feeds))
-    batch_seconds = None
-    if batch_rows > 1:
-        batch = {name: np.repeat(a, batch_rows, axis=0) for name, a in feeds.items()}
-        batch_seconds = _median_seconds(lambda: run(batch))
-    return InlineTimings(handoff_seconds, run_seconds, batch_seconds, batch_rows)
+        run(feeds)  # the calling thread's first run allocates its onnxruntime state
+        run_seconds = _median_seconds(lambda: run(feeds), 5)
+        handoff_seconds = _median_seconds(handoff)
+        if run_seconds > PROBE_LIMIT_SECONDS:
+            return InlineTimings(handoff_seconds, run_seconds, None, 1)
+        run_seconds = _median_seconds(lambda: run(feeds))
+        batch_seconds = None
+        if batch_rows > 1:
+            batch = {name: np.repeat(a, batch_rows, axis=0) for name, a in feeds.items()}
+            batch_seconds = _median_seconds(lambda: run(batch))
+        return InlineTimings(handoff_seconds, run_seconds, batch_seconds, batch_rows)
 
 
 def plan_inline(

@@ -344,9 +344,11 @@ def check_feeds(loaded: LoadedModel, feeds: dict[str, np.ndarray]) -> None:
     if len(feeds) == len(inputs):
         for name, array in feeds.items():
             slot = inputs.get(name)
-            if slot is None or array.dtype != slot.dtype or len(array.shape) != len(slot.shape):
-                break
-            if any(d >= 0 and d != n for d, n in zip(slot.shape, array.shape)):
+            if (
+                slot is None
+                or array.dtype != slot.dtype
+                or not onnx_feeds.shape_fits(slot.shape, array.shape)
+            ):
                 break
         else:
             return
