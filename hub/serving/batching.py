@@ -7,16 +7,24 @@ frees, the queued requests with the same input layout are concatenated along dim
 batch waits at most ``max_batch_time`` (measured from its oldest request) for more rows. The
 batch size therefore follows the load. A failed batch fails each of its requests with the same
 clear error; closing the batcher fails whatever is still queued: nothing ever hangs.
+
+The run thread takes the next batch itself as soon as a run ends, and hands each finished
+batch back to the event loop in one call. Waiting for the loop to come round instead would
+leave the model idle for the rest of the loop's turn, and a turn that reads hundreds of
+connections lasts far longer than a small model's run: under overload the queue would fill,
+and most requests be refused, while the model sat idle. The queue and the count of runs in
+flight are therefore shared with the run threads, under one lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Union
 
 import numpy as np
 from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument
@@ -25,6 +33,8 @@ from hub.errors import HubError, InvalidInput, Unavailable, first_line
 from hub.serving.sessions import LoadedModel
 
 Feeds = dict[str, np.ndarray]
+#: What a run thread hands back for a batch: each request's outputs, in order, or the error.
+Outcome = Union[list[list[np.ndarray]], Exception]
 log = logging.getLogger(__name__)
 
 
@@ -76,10 +86,12 @@ class AdaptiveBatcher:
     def __init__(self, model: LoadedModel, on_batch: Callable[[str, int], None] | None = None):
         self._model = model
         self._options = model.options
+        # Shared with the run threads: the queue, the runs in flight and the stop flag.
+        self._lock = threading.Lock()
         self._queue: deque[_Pending] = deque()
         self._in_flight = 0
+        self._stop_taking = False  # set when closing gives up: the threads take no more
         self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task] = set()
         self._on_batch = on_batch
         self._closed = False
 
@@ -106,51 +118,79 @@ class AdaptiveBatcher:
         """Run ``feeds`` (alone or in a batch) and return ``outputs`` in order."""
         if self._closed:
             raise Unavailable(f"{self._model.info.ref} is shutting down", retry_after=1)
-        loop = asyncio.get_running_loop()
         model = self._model
-        if not self._queue and self._in_flight < self._options.run_concurrency:
-            self._in_flight += 1
+        plan = model.inline
+        if plan is not None and not self._queue and _rows(feeds) <= plan.max_rows:
             try:
-                result = await model.run_guarded(feeds, outputs)
+                result = model.run_inline(feeds, outputs)
             except Exception as exc:
                 raise _translate(exc, model.info.ref) from None
-            finally:
-                self._in_flight -= 1
-                if self._queue:
-                    self._dispatch()
-            if self._on_batch is not None:
-                self._on_batch(model.info.model, _rows(feeds))
-            return result
+            if result is not None:
+                if self._on_batch is not None:
+                    self._on_batch(model.info.model, _rows(feeds))
+                return result
         if len(self._queue) >= self._options.max_queue:
             raise overloaded(model, len(self._queue))
         key, rows = batch_key(model, feeds, outputs)
+        loop = asyncio.get_running_loop()
         pending = _Pending(feeds, outputs, rows, key, loop.create_future(), time.monotonic())
-        self._queue.append(pending)
-        self._dispatch()
+        with self._lock:
+            alone = not self._queue and self._in_flight < self._options.run_concurrency
+            if alone:  # nothing to batch with: no reason to wait
+                self._in_flight += 1
+            else:
+                self._queue.append(pending)
+        if alone:
+            self._start([pending], loop)
+        else:
+            self._dispatch()
         return await pending.future
 
     def _dispatch(self) -> None:
+        """On the loop: start batches while run slots are free (or set the timer of a partial
+        batch that may wait for more rows)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        options = self._options
-        while self._queue and self._in_flight < options.run_concurrency:
-            if self._in_flight > 0 and options.max_batch_time > 0:
-                waited = time.monotonic() - self._queue[0].enqueued
-                queued_rows = sum(p.rows for p in self._queue)
-                if waited < options.max_batch_time and queued_rows < options.max_batch_size:
-                    loop = asyncio.get_running_loop()
-                    self._timer = loop.call_later(options.max_batch_time - waited, self._dispatch)
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if not self._queue or self._in_flight >= self._options.run_concurrency:
                     return
-            batch = self._take_batch()
-            if not batch:
-                continue
-            self._in_flight += 1
-            task = asyncio.get_running_loop().create_task(self._run_batch(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+                wait = self._wait_for_rows(self._in_flight)
+                if wait > 0:
+                    self._timer = loop.call_later(wait, self._dispatch)
+                    return
+                batch = self._take_batch()
+                if not batch:
+                    continue
+                self._in_flight += 1
+            self._start(batch, loop)
+
+    def _start(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
+        """Hand ``batch`` (its run slot already counted) to a run thread."""
+        try:
+            self._model.executor.post(self._work, batch, loop)
+        except RuntimeError as exc:  # the model's threads are shut down
+            with self._lock:
+                self._in_flight -= 1
+            fail_batch(batch, Unavailable(str(exc), retry_after=1), self._model.info.ref)
+
+    def _wait_for_rows(self, busy: int) -> float:
+        """Seconds the queue's partial batch may still wait for rows while ``busy`` other runs
+        are going (0: run it now). Call under the lock."""
+        options = self._options
+        if busy <= 0 or options.max_batch_time <= 0:
+            return 0.0
+        waited = time.monotonic() - self._queue[0].enqueued
+        if waited >= options.max_batch_time:
+            return 0.0
+        if sum(p.rows for p in self._queue) >= options.max_batch_size:
+            return 0.0
+        return options.max_batch_time - waited
 
     def _take_batch(self) -> list[_Pending]:
+        """The next batch off the queue ([] when its head's caller went away). Under the lock."""
         head = self._queue.popleft()
         if head.future.done():  # the caller went away
             return []
@@ -159,28 +199,64 @@ class AdaptiveBatcher:
         batch, _, self._queue = gather_batch(head, self._queue, self._options.max_batch_size)
         return batch
 
-    async def _run_batch(self, batch: list[_Pending]) -> None:
+    def _work(self, batch: list[_Pending], loop: asyncio.AbstractEventLoop) -> None:
+        """On a run thread: run ``batch``, hand it back, and go on with the next batch as long
+        as one is ready; then free the run slot."""
+        while batch:
+            outcome = self._run(batch)
+            try:
+                loop.call_soon_threadsafe(self._deliver, batch, outcome)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                with self._lock:
+                    self._in_flight -= 1
+                return
+            batch = self._next_batch(loop)
+
+    def _next_batch(self, loop: asyncio.AbstractEventLoop) -> list[_Pending]:
+        """On a run thread whose run just ended: the next batch to run ([]: the slot is freed;
+        a partial batch that may wait for rows is left to the loop's timer)."""
+        with self._lock:
+            while self._queue and not self._stop_taking:
+                if self._wait_for_rows(self._in_flight - 1) > 0:
+                    break
+                batch = self._take_batch()
+                if batch:
+                    return batch
+            self._in_flight -= 1
+            waiting = bool(self._queue) and not self._stop_taking
+        if waiting:
+            try:
+                loop.call_soon_threadsafe(self._dispatch)
+            except RuntimeError:
+                pass
+        return []
+
+    def _run(self, batch: list[_Pending]) -> Outcome:
+        """On a run thread: each request's outputs from one run (or, when the graph does not
+        keep rows apart, one run each), or the error that failed the batch."""
         model = self._model
         try:
             if len(batch) == 1:
                 item = batch[0]
-                result = await model.run_guarded(item.feeds, item.outputs)
-                _resolve(item, result)
-            else:
-                result = await model.run_guarded(concatenate_feeds(batch), batch[0].outputs)
-                if not split_rows(batch, result):
-                    # The graph does not keep rows apart after all: run each request alone.
-                    for item in batch:
-                        single = await model.run_guarded(item.feeds, item.outputs)
-                        _resolve(item, single)
-            if self._on_batch is not None:
-                self._on_batch(model.info.model, sum(_rows(p.feeds) for p in batch))
+                return [model.run_blocking(item.feeds, item.outputs)]
+            result = model.run_blocking(concatenate_feeds(batch), batch[0].outputs)
+            parts = split_result(batch, result)
+            if parts is None:  # the graph does not keep rows apart after all: run each alone
+                parts = [model.run_blocking(item.feeds, item.outputs) for item in batch]
+            return parts
         except Exception as exc:
-            fail_batch(batch, exc, model.info.ref)
-        finally:
-            self._in_flight -= 1
-            if self._queue:
-                self._dispatch()
+            return exc
+
+    def _deliver(self, batch: list[_Pending], outcome: Outcome) -> None:
+        """On the loop: give each request of ``batch`` its outputs, or the batch's error."""
+        model = self._model
+        if isinstance(outcome, Exception):
+            fail_batch(batch, outcome, model.info.ref)
+            return
+        for item, result in zip(batch, outcome):
+            _resolve(item, result)
+        if self._on_batch is not None:
+            self._on_batch(model.info.model, sum(_rows(p.feeds) for p in batch))
 
     async def close(self, timeout: float = 30.0, reason: str = "unloaded") -> None:
         """Stop taking requests, let queued and running ones finish (up to ``timeout``), then
@@ -191,6 +267,9 @@ class AdaptiveBatcher:
             await asyncio.sleep(0.005)
         if self._timer is not None:
             self._timer.cancel()
+        with self._lock:
+            self._stop_taking = True
+            left, self._queue = self._queue, deque()
         if self._model.terminate_runs(f"{self._model.info.ref} was {reason}"):
             log.warning(
                 "%s: runs still in flight after %g s were terminated (%s)",
@@ -198,9 +277,7 @@ class AdaptiveBatcher:
                 timeout,
                 reason,
             )
-        fail_waiting(
-            self._queue, Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1)
-        )
+        fail_waiting(left, Unavailable(f"{self._model.info.ref} was {reason}", retry_after=1))
 
 
 def overloaded(model: LoadedModel, queued: int) -> Unavailable:
@@ -234,17 +311,28 @@ def concatenate_feeds(batch: list[_Pending]) -> Feeds:
     return {name: np.concatenate([p.feeds[name] for p in batch], axis=0) for name in batch[0].feeds}
 
 
-def split_rows(batch: list[_Pending], result: list[np.ndarray]) -> bool:
-    """Give each request its rows of a batched ``result``; False (nothing resolved) when an
-    output does not have one row per input row, i.e. the graph does not keep rows apart."""
+def split_result(batch: list[_Pending], result: list[np.ndarray]) -> list[list[np.ndarray]] | None:
+    """Each request's rows of a batched ``result`` (views), in order; None when an output does
+    not have one row per input row, i.e. the graph does not keep rows apart."""
     total = sum(p.rows for p in batch)
     if any(r.ndim == 0 or r.shape[0] != total for r in result):
-        return False
-    start = 0
+        return None
+    parts, start = [], 0
     for item in batch:
         stop = start + item.rows
-        _resolve(item, [r[start:stop] for r in result])
+        parts.append([r[start:stop] for r in result])
         start = stop
+    return parts
+
+
+def split_rows(batch: list[_Pending], result: list[np.ndarray]) -> bool:
+    """Give each request its rows of a batched ``result`` (on the loop); False (nothing
+    resolved) when the graph does not keep rows apart (:func:`split_result`)."""
+    parts = split_result(batch, result)
+    if parts is None:
+        return False
+    for item, part in zip(batch, parts):
+        _resolve(item, part)
     return True
 
 

@@ -123,7 +123,8 @@ class InlineBatcher(AdaptiveBatcher):
 
     def _to_thread(self, batch: list[_Pending]) -> None:
         """Queue ``batch`` for the adaptive batcher (batched further, run on the thread)."""
-        self._queue.extend(batch)
+        with self._lock:
+            self._queue.extend(batch)
         self._dispatch()
 
     async def close(self, timeout: float = 30.0, reason: str = "unloaded") -> None:

@@ -118,35 +118,24 @@ class LoadedModel:
         """Blocking run; call it on ``executor``, never on the event loop."""
         return self.session.run(output_names, feeds, run_options)
 
-    async def run_guarded(
+    def run_blocking(
         self, feeds: dict[str, np.ndarray], output_names: list[str]
     ) -> list[np.ndarray]:
-        """One run on ``executor``, terminated at the model's ``run_timeout`` (RunTimedOut,
-        504) or by :meth:`terminate_runs` (Unavailable, 503). With an :attr:`inline` plan
-        covering the rows, the run happens right here on the event loop instead."""
-        plan = self.inline
-        if plan is not None and _rows(feeds) <= plan.max_rows:
-            result = self.run_inline(feeds, output_names)
-            if result is not None:
-                return result
+        """One run on the calling (worker) thread, ended by the process watchdog at the
+        model's ``run_timeout`` (RunTimedOut, 504) or by :meth:`terminate_runs` (Unavailable,
+        503); other errors of the run propagate unchanged."""
         guard = RunGuard()
         timeout = self.options.run_timeout
-        timer = None
-        if timeout > 0:
-            reason = f"took more than {timeout:g} s"
-            timer = asyncio.get_running_loop().call_later(timeout, guard.terminate, reason)
+        dog = watchdog() if timeout > 0 else None
         self._runs.add(guard)
+        if dog is not None:
+            dog.watch(guard, timeout, f"took more than {timeout:g} s")
         try:
-            try:
-                future = self.executor.run(self._run_tracked, guard, feeds, output_names)
-            except BaseException:
-                self._runs.discard(guard)  # never started
-                raise
-            return await future
+            return self.run(feeds, output_names, guard.options)
         except Exception:
             if guard.reason is None:
                 raise
-            if timer is not None and guard.reason.startswith("took more than"):
+            if dog is not None and guard.reason.startswith("took more than"):
                 raise RunTimedOut(
                     f"{self.info.ref}: the run {guard.reason} (run_timeout) and was stopped"
                 ) from None
@@ -154,8 +143,21 @@ class LoadedModel:
                 f"{self.info.ref}: the run was stopped: {guard.reason}", retry_after=1
             ) from None
         finally:
-            if timer is not None:
-                timer.cancel()
+            if dog is not None:
+                dog.unwatch(guard)
+            self._runs.discard(guard)
+
+    async def run_guarded(
+        self, feeds: dict[str, np.ndarray], output_names: list[str]
+    ) -> list[np.ndarray]:
+        """:meth:`run_blocking` on ``executor``, awaited. With an :attr:`inline` plan covering
+        the rows, the run happens right here on the event loop instead."""
+        plan = self.inline
+        if plan is not None and _rows(feeds) <= plan.max_rows:
+            result = self.run_inline(feeds, output_names)
+            if result is not None:
+                return result
+        return await self.executor.run(self.run_blocking, feeds, output_names)
 
     def run_inline(
         self, feeds: dict[str, np.ndarray], output_names: list[str]
@@ -201,17 +203,8 @@ class LoadedModel:
                 self.inline_timings, self.executor, rows, self.info.ref
             )
 
-    def _run_tracked(
-        self, guard: RunGuard, feeds: dict[str, np.ndarray], output_names: list[str]
-    ) -> list[np.ndarray]:
-        """On a worker thread: the run, then forgetting it (even when its caller went away)."""
-        try:
-            return self.run(feeds, output_names, guard.options)
-        finally:
-            self._runs.discard(guard)
-
     def terminate_runs(self, reason: str) -> int:
-        """End every run in flight (from the event loop); returns how many."""
+        """End every run in flight (from any thread); returns how many."""
         runs = list(self._runs)
         for guard in runs:
             guard.terminate(reason)

@@ -8,12 +8,14 @@ Here each call is one queue put and one ``call_soon_threadsafe`` back.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from concurrent.futures import Future
 from typing import Any, Callable
 
 _STOP = object()
+log = logging.getLogger(__name__)
 
 
 def _set_result(future: asyncio.Future, value: Any) -> None:
@@ -24,6 +26,11 @@ def _set_result(future: asyncio.Future, value: Any) -> None:
 def _set_exception(future: asyncio.Future, error: BaseException) -> None:
     if not future.done():
         future.set_exception(error)
+
+
+def _log_error(value: Any, error: BaseException | None) -> None:
+    if error is not None:
+        log.error("a posted call failed", exc_info=error)
 
 
 class WorkerThreads:
@@ -70,6 +77,13 @@ class WorkerThreads:
 
         self._queue.put((fn, args, done))
         return future
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` on a worker thread with nobody waiting: ``fn`` hands its results
+        back itself. An error it lets out is a bug; it is logged, not lost."""
+        if self._stopped:
+            raise RuntimeError("the worker threads are shut down")
+        self._queue.put((fn, args, _log_error))
 
     def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Call ``fn(*args)`` on a worker thread and block until it returns (for warm-up)."""

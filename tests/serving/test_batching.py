@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -224,4 +225,41 @@ async def test_check_capacity_refuses_only_while_the_queue_is_full(logreg_onnx) 
     gated.gate.set()
     assert len(await asyncio.gather(*tasks)) == 3
     batcher.check_capacity()  # drained: room again
+    loaded.close()
+
+
+async def test_the_run_thread_goes_on_to_the_next_batch_while_the_loop_is_busy(
+    logreg_onnx,
+) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes, max_batch_time=0.0)
+    gated = GatedRuns(loaded)
+    batcher = AdaptiveBatcher(loaded)
+    tasks = [
+        asyncio.ensure_future(batcher.submit({"input": X[i : i + 1]}, ["label"])) for i in range(5)
+    ]
+    await _until(lambda: batcher.queue_depth == 4)
+    gated.gate.set()
+    # Hold the loop, as a turn that reads hundreds of connections does: the run thread alone
+    # must go on from the first run to the four queued requests, batched.
+    deadline = time.monotonic() + 5
+    while (len(gated.rows) < 2 or batcher.in_flight) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert gated.rows == [1, 4]
+    assert batcher.queue_depth == 0 and batcher.in_flight == 0
+    assert not any(task.done() for task in tasks)  # answers wait for the loop
+    labels = await asyncio.gather(*tasks)
+    expected = gated.real_run({"input": X[:5]}, ["label"])[0]
+    assert [int(r[0][0]) for r in labels] == expected.tolist()
+    loaded.close()
+
+
+async def test_closing_the_model_threads_under_a_request_answers_503(logreg_onnx) -> None:
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(model_bytes)
+    batcher = AdaptiveBatcher(loaded)
+    loaded.executor.shutdown()
+    with pytest.raises(Unavailable, match="shut down") as refused:
+        await batcher.submit({"input": X[:1]}, ["label"])
+    assert refused.value.retry_after and batcher.in_flight == 0
     loaded.close()
