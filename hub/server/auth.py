@@ -1,6 +1,6 @@
 """Authentication and model access on every route of the server.
 
-:func:`authenticate` (run for every request by :mod:`hub.server.front`; ``install_auth(app,
+:func:`check_access` (run for every request by :mod:`hub.server.front`; ``install_auth(app,
 mode)`` sets up its gate) resolves ``Authorization: Bearer <token>`` into a
 :class:`~hub.catalog.accounts.Principal` (``request[PRINCIPAL]``) and enforces:
 
@@ -23,7 +23,7 @@ import asyncio
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -72,7 +72,7 @@ class AuthGate:
         else:
             self._access.pop(model, None)
 
-    def _fresh(self, name: str) -> tuple[float, access.ModelAccess | None] | None:
+    def cached_access(self, name: str) -> tuple[float, access.ModelAccess | None] | None:
         """``name``'s cached (time, access) while younger than ``ACCESS_TTL``, else None."""
         cached = self._access.get(name)
         if cached is not None and time.monotonic() - cached[0] < ACCESS_TTL:
@@ -80,7 +80,7 @@ class AuthGate:
         return None
 
     async def model_access(self, name: str) -> access.ModelAccess | None:
-        fresh = self._fresh(name)
+        fresh = self.cached_access(name)
         if fresh is not None:
             return fresh[1]
         cached = self._access.get(name)
@@ -97,7 +97,7 @@ class AuthGate:
     async def may_read(self, principal: Principal, name: str | None) -> bool:
         if not name:
             return True
-        fresh = self._fresh(name)  # the common case, without a coroutine per request
+        fresh = self.cached_access(name)  # the common case, without a coroutine per request
         record = fresh[1] if fresh is not None else await self.model_access(name)
         return record is None or access.can_read(record, principal)
 
@@ -115,15 +115,9 @@ def principal_of(request: web.Request) -> Principal:
     return request.get(PRINCIPAL, ANONYMOUS)
 
 
-def unauthorized(message: str) -> web.Response:
-    return web.json_response(
-        {"error": message},
-        status=401,
-        headers={"WWW-Authenticate": 'Bearer realm="onnxhub"'},
-    )
-
-
 _BEARER = re.compile(r"^Bearer[ ]+(\S+)[ ]*$", re.IGNORECASE)
+#: The challenge every 401 carries (RFC 6750).
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="onnxhub"'}
 
 
 async def _principal(header: str, gate: AuthGate) -> Principal:
@@ -138,29 +132,58 @@ def _route_path(request: web.Request) -> str:
     return info.canonical if info is not None else request.path
 
 
-async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Resolve the caller, check its access to the model the route names, then ``handler``."""
+def check_access(request: web.Request) -> Awaitable[None] | None:
+    """Resolve the caller into ``request[PRINCIPAL]`` and check its access to the model the
+    route names. None when that was decided at once, as for an anonymous caller of a model
+    whose access is cached (no coroutine on the hot path); otherwise the awaitable that
+    decides it. Raises (or the awaitable raises) Unauthorized (401), NotFound (404: no read
+    access, the same answer as an unknown model) or Forbidden (403)."""
     if request.path.startswith("/v2/health/"):
-        return await handler(request)
+        return None
     gate = request.app[AUTH_GATE]
-    try:
-        header = request.headers.get("Authorization")
-        principal = ANONYMOUS if header is None else await _principal(header, gate)
-        if gate.mode == "required" and principal.user is None:
-            raise Unauthorized("this server requires a token (Authorization: Bearer ...)")
-        request[PRINCIPAL] = principal
-        route = _route_path(request)
-        name = request.match_info.get("model")
-        if name is not None and route.startswith("/v2/repository/models/"):
-            # a write is judged on fresh access, never on the read cache
-            fresh = await gate.call(gate.service.model_access, name)
-            access.check_write(fresh, principal, name)
-        elif name is not None and route.startswith("/v2/models/"):
-            if not await gate.may_read(principal, name):
-                raise access.unknown_model(name)
-        return await handler(request)
-    except Unauthorized as exc:
-        return unauthorized(exc.message)
+    header = request.headers.get("Authorization")
+    if header is not None:
+        return _check_token(request, gate, header)
+    if gate.mode == "required":
+        raise Unauthorized("this server requires a token (Authorization: Bearer ...)")
+    request[PRINCIPAL] = ANONYMOUS
+    return _check_model(request, gate, ANONYMOUS)
+
+
+async def _check_token(request: web.Request, gate: AuthGate, header: str) -> None:
+    principal = await _principal(header, gate)
+    request[PRINCIPAL] = principal
+    pending = _check_model(request, gate, principal)
+    if pending is not None:
+        await pending
+
+
+def _check_model(
+    request: web.Request, gate: AuthGate, principal: Principal
+) -> Awaitable[None] | None:
+    name = request.match_info.get("model")
+    if name is None:
+        return None
+    route = _route_path(request)
+    if route.startswith("/v2/repository/models/"):
+        return _check_write(gate, principal, name)
+    if route.startswith("/v2/models/"):
+        fresh = gate.cached_access(name)
+        if fresh is None:
+            return _check_read(gate, principal, name)
+        if fresh[1] is not None and not access.can_read(fresh[1], principal):
+            raise access.unknown_model(name)
+    return None
+
+
+async def _check_write(gate: AuthGate, principal: Principal, name: str) -> None:
+    fresh = await gate.call(gate.service.model_access, name)  # never the read cache
+    access.check_write(fresh, principal, name)
+
+
+async def _check_read(gate: AuthGate, principal: Principal, name: str) -> None:
+    if not await gate.may_read(principal, name):
+        raise access.unknown_model(name)
 
 
 async def filter_index(request: web.Request, entries: list[dict[str, Any]]) -> list[dict]:

@@ -11,7 +11,7 @@ from aiohttp import web
 from hub.errors import Unavailable
 from hub.server.binary import HEADER
 from hub.server.body import read_body
-from hub.server.front import SECURED_JSON, secured
+from hub.server.headers import SECURED_JSON, secured
 from hub.server.keys import CODEC, METRICS, RUNTIME, SETTINGS
 from hub.server.responses import json_response
 from hub.server.v2_codec import JSON_HEADERS, decode_request, encode_response

@@ -10,37 +10,35 @@ In order, for each request:
    (:mod:`hub.server.guards`).
 3. **Session**: a browser's session cookie stands for ``Authorization: Bearer``
    (:func:`hub.server.pages.security.session_to_bearer`), only when the request carries one.
-4. **Authentication and model access** (:func:`hub.server.auth.authenticate`).
+4. **Authentication and model access** (:func:`hub.server.auth.check_access`), decided
+   without a coroutine in the common case (anonymous caller, cached access).
 
 One middleware instead of one per stage: aiohttp wraps the handler in a coroutine layer per
 middleware (plus one of its own per middleware list), and on a one-row inference request those
 layers were a measurable share of the server's CPU (bench/RESULTS.md, issue 15).
 
-Every response, whichever route or library wrote it, gets the security headers of
-:data:`hub.server.pages.security.SECURITY_HEADERS` and a bare ``application/json`` content
-type for JSON (aiohttp's ``json_response`` adds ``; charset=utf-8``, which kserve's client does
-not accept).
+Then every response gets the headers of :mod:`hub.server.headers`
+(:func:`~hub.server.headers.finish_headers`). Not an ``on_response_prepare`` hook: aiohttp
+runs a signal's receivers as coroutines on every response.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Mapping
+from typing import Any
 
 from aiohttp import web
-from multidict import CIMultiDict
 
-from hub.errors import HubError, RequestTooLarge, Unavailable
-from hub.server.auth import authenticate
+from hub.errors import HubError, RequestTooLarge, Unauthorized, Unavailable
+from hub.server.auth import CHALLENGE, check_access
 from hub.server.guards import guard
+from hub.server.headers import finish_headers
 from hub.server.keys import METRICS, SETTINGS
-from hub.server.pages.security import SECURITY_HEADERS, SESSION_COOKIE, session_to_bearer
-from hub.server.responses import JSON, error_response
+from hub.server.pages.security import SESSION_COOKIE, session_to_bearer
+from hub.server.responses import error_response
 
 log = logging.getLogger(__name__)
-#: The security header whose presence says a handler has set them all (nothing else sets it).
-_MARKER = "X-Content-Type-Options"
 CLIENT_CLOSED_REQUEST = 499
 
 
@@ -51,6 +49,8 @@ def render_error(request: web.Request, exc: Exception) -> web.StreamResponse:
         status, message = exc.status, exc.message
         if isinstance(exc, Unavailable):
             headers = {"Retry-After": str(max(1, round(exc.retry_after or 1)))}
+        elif isinstance(exc, Unauthorized):
+            headers = CHALLENGE
     elif isinstance(exc, web.HTTPRequestEntityTooLarge):
         limit = request.app[SETTINGS].max_request_bytes
         status = 413
@@ -82,23 +82,45 @@ def _has_session(request: web.Request) -> bool:
 
 @web.middleware
 async def front(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Stages 1-4 of the module docstring around ``handler``."""
+    """Stages 1-4 of the module docstring around ``handler``, then the response's headers."""
     try:
         settings = request.app[SETTINGS]
         guard(request, settings.allowed_hosts, settings.allowed_origins)
         if _has_session(request):
 
-            async def authenticated(request: web.Request) -> web.StreamResponse:
-                return await authenticate(request, handler)
+            async def authorized(request: web.Request) -> web.StreamResponse:
+                return await _authorized(request, handler)
 
-            return await session_to_bearer(request, authenticated)
-        return await authenticate(request, handler)
+            response = await session_to_bearer(request, authorized)
+        else:
+            pending = check_access(request)
+            if pending is not None:
+                await pending
+            response = await handler(request)
     except Exception as exc:  # noqa: BLE001 - every failure is rendered, see render_error
         if isinstance(exc, ConnectionError) and _client_gone(request):
             # Nobody to answer (aiohttp drops what is written to a closed connection); no
             # error logged or counted. 499 is nginx's "client closed request".
             log.debug("client gone during %s %s: %s", request.method, request.path, exc)
             return web.Response(status=CLIENT_CLOSED_REQUEST)
+        if isinstance(exc, web.HTTPException) and exc.status < 400:
+            finish_headers(exc)  # a redirect: aiohttp answers with the exception's headers
+            raise
+        response = render_error(request, exc)
+    if not response.prepared:  # streams (events, downloads) call finish_headers themselves
+        finish_headers(response)
+    return response
+
+
+async def _authorized(request: web.Request, handler: Any) -> web.StreamResponse:
+    """:func:`check_access`, then ``handler``; a refused token is a 401 *response* here, which
+    :func:`session_to_bearer` reads to serve a page anonymously instead."""
+    try:
+        pending = check_access(request)
+        if pending is not None:
+            await pending
+        return await handler(request)
+    except Unauthorized as exc:
         return render_error(request, exc)
 
 
@@ -108,30 +130,6 @@ def _client_gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
-_SECURITY = CIMultiDict(SECURITY_HEADERS)
-#: A JSON response's headers with the security headers already in (aiohttp copies them).
-SECURED_JSON: CIMultiDict[str] = CIMultiDict({**SECURITY_HEADERS, "Content-Type": JSON})
-
-
-def secured(headers: Mapping[str, str]) -> CIMultiDict[str]:
-    """``headers`` plus the security headers, for a hot path's ``web.Response``: building them
-    in one multidict costs less than :func:`finish_headers` adding them one by one."""
-    out = _SECURITY.copy()
-    out.update(headers)
-    return out
-
-
-async def finish_headers(_request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare``: the security headers and a bare JSON content type."""
-    headers = response.headers
-    if _MARKER not in headers:  # else they came with the response (see secured)
-        for key, value in SECURITY_HEADERS.items():
-            headers.setdefault(key, value)
-    if headers.get("Content-Type", "").startswith("application/json;"):
-        headers["Content-Type"] = "application/json"
-
-
 def install_front(app: web.Application) -> None:
-    """Add :func:`front` and :func:`finish_headers` to ``app`` (before it starts)."""
+    """Add :func:`front` to ``app`` (before it starts)."""
     app.middlewares.append(front)
-    app.on_response_prepare.append(finish_headers)

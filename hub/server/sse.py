@@ -16,6 +16,7 @@ from aiohttp import web
 
 from hub.errors import InvalidInput
 from hub.server.auth import may_see_event
+from hub.server.headers import finish_headers
 
 KEEPALIVE_SECONDS = 15.0
 MAX_EVENT_ID = 2**63 - 1
@@ -67,6 +68,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",
         }
     )
+    finish_headers(response)
     try:
         await response.prepare(request)
         await response.write(b": connected\n\n")

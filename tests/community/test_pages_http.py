@@ -8,8 +8,8 @@ import pytest
 from community_helpers import bearer, model_form
 
 from hub.server.app import create_app
+from hub.server.headers import CONTENT_SECURITY_POLICY
 from hub.server.pages.markdown import render_markdown
-from hub.server.pages.security import CONTENT_SECURITY_POLICY
 
 
 @pytest.fixture
@@ -235,3 +235,56 @@ async def test_the_dashboard_shows_a_private_model_only_to_those_who_may_see_it(
     assert sorted(m["model"] for m in owner["loaded"]) == ["hidden", "shown"]
     page = await (await client.get("/dashboard")).text()
     assert 'data-model="shown"' in page and 'data-model="hidden"' not in page
+
+
+async def test_every_kind_of_response_carries_the_security_headers(client, tokens, iris_v1) -> None:
+    """Handlers' responses, errors, the router's 404 and 405, redirects, static files, the
+    event stream and downloads: each sets the headers its own way (see hub.server.front)."""
+    await publish(client, iris_v1, tokens["alice"])
+    page = await client.get("/login")
+    csrf = _csrf(await page.text())
+    responses = {
+        "infer": await client.post(
+            "/v2/models/iris/infer",
+            json={
+                "inputs": [
+                    {
+                        "name": "input",
+                        "shape": [1, 4],
+                        "datatype": "FP32",
+                        "data": [5.1, 3.5, 1.4, 0.2],
+                    }
+                ]
+            },
+        ),
+        "bad body": await client.post("/v2/models/iris/infer", json={"inputs": 1}),
+        "router 404": await client.get("/no/such/route"),
+        "router 405": await client.delete("/v2/health/live"),
+        "bad token": await client.get("/v2/models/iris", headers=bearer("onh_" + "x" * 43)),
+        "redirect": await client.post("/logout", data={"csrf_token": csrf}, allow_redirects=False),
+        "static": await client.get("/static/app.css"),
+        "download": await client.get("/api/models/iris/versions/1/model.onnx"),
+    }
+    events = await client.get("/v2/events")
+    responses["events"] = events
+    expected = {
+        "infer": 200,
+        "bad body": 400,
+        "router 404": 404,
+        "router 405": 405,
+        "bad token": 401,
+        "redirect": 303,
+        "static": 200,
+        "download": 200,
+        "events": 200,
+    }
+    for label, resp in responses.items():
+        assert resp.status == expected[label], (label, await resp.text())
+        assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, label
+        assert resp.headers["X-Content-Type-Options"] == "nosniff", label
+        assert resp.headers["X-Frame-Options"] == "DENY", label
+    events.close()
+    for label in ("infer", "bad body", "router 404", "bad token"):
+        assert responses[label].headers["Content-Type"] == "application/json", label
+    assert responses["bad token"].headers["WWW-Authenticate"] == 'Bearer realm="onnxhub"'
+    assert responses["redirect"].headers["Location"] == "/"

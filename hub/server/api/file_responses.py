@@ -14,6 +14,7 @@ from aiohttp import web
 
 from hub.catalog.sharing import Blob
 from hub.server.api.common import run, service
+from hub.server.headers import finish_headers
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 #: Bytes read from disk and written to the socket at a time (1 MiB).
@@ -101,6 +102,7 @@ async def send_blob(
         await run(request, count_download)
     headers["Content-Length"] = str(end - start + 1)
     response = web.StreamResponse(status=status, headers=headers)
+    finish_headers(response)
     await response.prepare(request)
     loop = asyncio.get_running_loop()
     handle: BinaryIO = await loop.run_in_executor(None, open, path, "rb")

@@ -9,10 +9,8 @@
   as ``csrf_token`` and page handlers compare it (constant time); a script's ``fetch`` to
   ``/api`` or ``/v2`` with the session cookie must send it as ``X-CSRF-Token``, or the request
   runs anonymously. SameSite=Strict already keeps both cookies off cross-site requests.
-- Headers on every response (set by :func:`hub.server.front.finish_headers`): a strict
-  ``Content-Security-Policy`` (scripts and styles only from this server's ``/static/``, no
-  inline script, no framing), ``X-Content-Type-Options``, ``Referrer-Policy`` and
-  ``X-Frame-Options``.
+- Headers on every response: :mod:`hub.server.headers` (a strict Content-Security-Policy
+  among them).
 """
 
 from __future__ import annotations
@@ -42,25 +40,6 @@ class PageState:
 
 PAGE_STATE = web.RequestKey("onnxhub_page_state", PageState)
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    )
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 #: Paths whose unsafe requests need the X-CSRF-Token header to act with the session cookie.
 SCRIPT_PREFIXES = ("/api/", "/v2/")
