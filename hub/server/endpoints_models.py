@@ -93,7 +93,11 @@ async def infer(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    for prefix in ("/v2/models/{model}", "/v2/models/{model}/versions/{version}"):
+    prefixes = ("/v2/models/{model}", "/v2/models/{model}/versions/{version}")
+    # aiohttp tries the routes under one static prefix in the order they were added, each
+    # with a coroutine and a regex: the hot route first.
+    for prefix in prefixes:
+        app.router.add_post(prefix + "/infer", infer)
+    for prefix in prefixes:
         app.router.add_get(prefix, model_metadata)
         app.router.add_get(prefix + "/ready", model_ready)
-        app.router.add_post(prefix + "/infer", infer)
