@@ -261,7 +261,7 @@ def _auth_context(
 
 def install_auth(app: web.Application, mode: str | None = None) -> None:
     """Add the auth gate's lifecycle to ``app`` (before it starts; :mod:`hub.server.front` runs
-    :func:`authenticate`).
+    :func:`check_access`).
 
     ``mode`` is ``public-read`` or ``required`` (default: ``ONNXHUB_AUTH``, else public-read);
     a wrong value is InvalidInput at once, not at the first request.
