@@ -204,13 +204,17 @@ class AdaptiveBatcher:
         as one is ready; then free the run slot."""
         while batch:
             outcome = self._run(batch)
+            # The slot is taken on or freed before the answers go back, so that a caller who
+            # has its answer never finds the slot of its own run still held.
+            following = self._next_batch(loop)
             try:
                 loop.call_soon_threadsafe(self._deliver, batch, outcome)
             except RuntimeError:  # the loop is closed: nobody is waiting any more
-                with self._lock:
-                    self._in_flight -= 1
+                if following:
+                    with self._lock:
+                        self._in_flight -= 1
                 return
-            batch = self._next_batch(loop)
+            batch = following
 
     def _next_batch(self, loop: asyncio.AbstractEventLoop) -> list[_Pending]:
         """On a run thread whose run just ended: the next batch to run ([]: the slot is freed;

@@ -263,3 +263,46 @@ async def test_closing_the_model_threads_under_a_request_answers_503(logreg_onnx
         await batcher.submit({"input": X[:1]}, ["label"])
     assert refused.value.retry_after and batcher.in_flight == 0
     loaded.close()
+
+
+@pytest.mark.parametrize("run_concurrency", [1, 2])
+async def test_many_requests_some_cancelled_all_get_their_own_rows(
+    logreg_onnx, run_concurrency: int
+) -> None:
+    """The queue is shared by the loop and the run threads: under a stream of requests of
+    mixed sizes, some of whose callers go away, every remaining caller gets exactly its own
+    rows and the batcher ends empty."""
+    model_bytes, X = logreg_onnx
+    loaded = make_loaded(
+        model_bytes,
+        run_concurrency=run_concurrency,
+        max_batch_size=16,
+        max_batch_time=0.0005,
+        max_queue=1000,
+    )
+    batcher = AdaptiveBatcher(loaded)
+    rng = np.random.default_rng(7)
+    expected = loaded.run({"input": X}, ["label"])[0]
+    tasks, spans = [], []
+    for i in range(400):
+        start = int(rng.integers(0, len(X) - 5))
+        rows = int(rng.integers(1, 6))
+        spans.append((start, rows))
+        tasks.append(
+            asyncio.ensure_future(batcher.submit({"input": X[start : start + rows]}, ["label"]))
+        )
+        if i % 10 == 9:
+            tasks[int(rng.integers(0, len(tasks)))].cancel()
+            await asyncio.sleep(0)
+    outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+    served = 0
+    for (start, rows), outcome in zip(spans, outcomes):
+        if isinstance(outcome, asyncio.CancelledError):
+            continue
+        assert not isinstance(outcome, BaseException), outcome
+        np.testing.assert_array_equal(outcome[0], expected[start : start + rows])
+        served += 1
+    assert served >= 360
+    await _until(lambda: batcher.in_flight == 0)
+    assert batcher.queue_depth == 0
+    loaded.close()
