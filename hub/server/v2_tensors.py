@@ -129,7 +129,7 @@ def json_tensor(name: str, datatype: str, shape: list[int], count: int, data: An
         if count > len(raw):
             raise InvalidInput(
                 f"input {name!r}: shape {shape} needs {count} values, "
-                f"but its data is only {len(raw)} characters of JSON"
+                f"more than its data can hold ({len(raw)} characters of JSON)"
             )
         depth = _depth(raw)
     else:

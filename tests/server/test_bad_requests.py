@@ -27,6 +27,12 @@ BAD = [
     ("wrong datatype", _req(datatype="FP64"), 400, "expects datatype FP32"),
     ("unknown datatype", _req(datatype="FLOAT"), 400, "unknown datatype"),
     ("too few values", _req(data=ROW[:3]), 400, "needs 4 values, got 3"),
+    (
+        "data too short for the shape",
+        b'{"inputs":[{"name":"input","datatype":"FP32","shape":[2,4],"data":[1,2,3]}]}',
+        400,
+        "shape [2, 4] needs 8 values, more than its data can hold (7 characters of JSON)",
+    ),
     ("shape mismatch", _req(shape=[2, 2]), 400, "has shape [2, 2]"),
     ("text in numbers", _req(data=["a", "b", "c", "d"]), 400, "does not fit FP32"),
     ("ragged nested", _req(data=[[1, 2], [3]]), 400, "input 'input'"),
