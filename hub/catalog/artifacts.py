@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from hub.catalog.manifest import hash_file
 from hub.errors import NotFound, StorageError
 
 _HEX = set("0123456789abcdef")
@@ -93,8 +94,6 @@ class ArtifactStore:
         """The local file holding the blob, its bytes checked against its name (streamed, never
         read whole): what a session is built from without a copy of the model in memory.
         NotFound when it is missing, StorageError when corrupted."""
-        from hub.catalog.manifest import hash_file
-
         target = self.path(digest)
         try:
             got, _ = hash_file(target)

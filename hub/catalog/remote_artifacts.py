@@ -19,7 +19,6 @@ from the standard AWS variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.catalog.artifacts import ArtifactStore, sha256_hex, write_whole
+from hub.catalog.manifest import hash_file
 from hub.errors import NotFound, StorageError, Unavailable, first_line
 
 log = logging.getLogger(__name__)
@@ -35,16 +35,6 @@ log = logging.getLogger(__name__)
 _HEX = set("0123456789abcdef")
 #: Protocols whose single PUT makes an object visible whole (no rename needed or possible).
 OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oci", "memory"}
-CHUNK = 1 << 20
-
-
-def _file_sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -153,7 +143,7 @@ class RemoteArtifactStore(ArtifactStore):
         """Store the file ``source`` (hashed, then uploaded; never read whole into memory);
         returns (sha256, size, whether this call created the object)."""
         try:
-            digest, size = _file_sha256(Path(source))
+            digest, size = hash_file(Path(source))
         except OSError as exc:
             raise StorageError(f"cannot read {Path(source).name}: {exc.strerror}") from None
         if self.exists(digest):
@@ -226,7 +216,7 @@ class RemoteArtifactStore(ArtifactStore):
         and fetched again, as :meth:`read` does."""
         cached = self._cached(self._check_digest(digest))
         try:
-            good = _file_sha256(cached)[0] == digest
+            good = hash_file(cached)[0] == digest
             if not good:
                 log.warning("cached artifact %s is corrupted; fetching it again", digest)
         except FileNotFoundError:
@@ -259,7 +249,7 @@ class RemoteArtifactStore(ArtifactStore):
                 raise NotFound(f"artifact {digest} is missing from {self.url}") from None
             except Exception as exc:
                 raise self._fail(f"read {digest}", exc) from None
-            got, size = _file_sha256(tmp)
+            got, size = hash_file(tmp)
             if got != digest:
                 log.error(
                     "artifact %s in %s does not match its sha256 (%d bytes): refused",
