@@ -147,18 +147,6 @@ class LoadedModel:
                 dog.unwatch(guard)
             self._runs.discard(guard)
 
-    async def run_guarded(
-        self, feeds: dict[str, np.ndarray], output_names: list[str]
-    ) -> list[np.ndarray]:
-        """:meth:`run_blocking` on ``executor``, awaited. With an :attr:`inline` plan covering
-        the rows, the run happens right here on the event loop instead."""
-        plan = self.inline
-        if plan is not None and _rows(feeds) <= plan.max_rows:
-            result = self.run_inline(feeds, output_names)
-            if result is not None:
-                return result
-        return await self.executor.run(self.run_blocking, feeds, output_names)
-
     def run_inline(
         self, feeds: dict[str, np.ndarray], output_names: list[str]
     ) -> list[np.ndarray] | None:
@@ -338,12 +326,6 @@ def load_model(
             )
     loaded.size = load_cost(before, resident_bytes(), loaded.size)
     return loaded
-
-
-def _rows(feeds: dict[str, np.ndarray]) -> int:
-    for array in feeds.values():
-        return int(array.shape[0]) if array.ndim else 1
-    return 0
 
 
 def _file_size(model: bytes | ModelPath) -> int:

@@ -95,10 +95,11 @@ async def test_batches_above_the_inline_limit_go_to_the_thread() -> None:
         assert tiny.inline is not None
         rows = tiny.inline.max_rows + 1
         x = np.ones((rows, 4), dtype=np.float32)
-        got = await tiny.run_guarded({"x": x}, tiny.output_names)
+        batcher = AdaptiveBatcher(tiny)
+        got = await batcher.submit({"x": x}, tiny.output_names)
         np.testing.assert_allclose(got[0], 3.0 * x)
         assert tiny.inline_runs == 0
-        got = await tiny.run_guarded({"x": x[:1]}, tiny.output_names)
+        got = await batcher.submit({"x": x[:1]}, tiny.output_names)
         assert tiny.inline_runs == 1
     finally:
         tiny.close()
