@@ -94,12 +94,23 @@ class AuthGate:
         self._access[name] = (now, record)  # None too: a later model.created event drops it
         return record
 
+    def readable_now(self, principal: Principal, name: str) -> bool | None:
+        """Whether ``principal`` may read ``name`` by its cached access record (an unknown
+        model is readable: its routes answer 404 themselves); None when no record is fresh."""
+        fresh = self.cached_access(name)
+        return None if fresh is None else _readable(fresh[1], principal)
+
     async def may_read(self, principal: Principal, name: str | None) -> bool:
         if not name:
             return True
-        fresh = self.cached_access(name)  # the common case, without a coroutine per request
-        record = fresh[1] if fresh is not None else await self.model_access(name)
-        return record is None or access.can_read(record, principal)
+        readable = self.readable_now(principal, name)  # the common case, without a coroutine
+        if readable is None:
+            readable = _readable(await self.model_access(name), principal)
+        return readable
+
+
+def _readable(record: access.ModelAccess | None, principal: Principal) -> bool:
+    return record is None or access.can_read(record, principal)
 
 
 AUTH_GATE = web.AppKey("auth_gate", AuthGate)
@@ -168,10 +179,10 @@ def _check_model(
     if route.startswith("/v2/repository/models/"):
         return _check_write(gate, principal, name)
     if route.startswith("/v2/models/"):
-        fresh = gate.cached_access(name)
-        if fresh is None:
+        readable = gate.readable_now(principal, name)
+        if readable is None:
             return _check_read(gate, principal, name)
-        if fresh[1] is not None and not access.can_read(fresh[1], principal):
+        if not readable:
             raise access.unknown_model(name)
     return None
 

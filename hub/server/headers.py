@@ -58,4 +58,4 @@ def finish_headers(response: web.StreamResponse) -> None:
         for key, value in SECURITY_HEADERS.items():
             headers.setdefault(key, value)
     if headers.get("Content-Type", "").startswith("application/json;"):
-        headers["Content-Type"] = "application/json"
+        headers["Content-Type"] = JSON
